@@ -1,0 +1,61 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Tessera",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tessera", targets: ["tessera"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; only the I/O modules import them.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+
+        // Events, config, tiles, windows, aggregations, vector codec: no I/O.
+        .target(name: "TesseraCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The only code that touches librdkafka.
+        .target(name: "TesseraKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
+        // The only code that touches hiredis.
+        .target(name: "TesseraRedis", dependencies: ["CHiredis"]),
+        // Ingestion pipeline and window roller.
+        .target(name: "TesseraStream", dependencies: [
+            "TesseraCore", "TesseraKafka", "TesseraRedis",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The lookup API.
+        .target(name: "TesseraServe", dependencies: [
+            "TesseraCore", "TesseraRedis",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The CLI: wiring only.
+        .executableTarget(name: "tessera", dependencies: [
+            "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraStream", "TesseraServe",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+
+        .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"]),
+        .testTarget(name: "TesseraKafkaTests", dependencies: ["TesseraKafka"]),
+        .testTarget(name: "TesseraRedisTests", dependencies: ["TesseraRedis"]),
+        .testTarget(name: "TesseraStreamTests", dependencies: ["TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis"]),
+        .testTarget(name: "TesseraServeTests", dependencies: [
+            "TesseraServe", "TesseraCore", "TesseraRedis", "TesseraStream", "TesseraKafka",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

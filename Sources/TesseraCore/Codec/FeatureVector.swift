@@ -1,0 +1,55 @@
+/// The packed feature vector stored in Redis for one entity of one view.
+///
+/// Layout (little-endian), written by the Redis apply script with `struct.pack('<c3Hddd' ..)`
+/// and read here on the lookup path:
+///   "TV1" | UInt16 feature count | Float64 layout fingerprint | Float64 newest event time (ms)
+///   | Float64 computed-at time (ms) | count × Float64 values (NaN = no value)
+/// Every number is a Float64 because that is what Lua has; times in ms and counts are
+/// exact below 2^53.
+public struct FeatureVector: Sendable, Equatable {
+    public var layoutFingerprint: UInt32
+    public var newestEventMs: Int64
+    public var computedAtMs: Int64
+    public var values: [Double]
+
+    public init(layoutFingerprint: UInt32, newestEventMs: Int64, computedAtMs: Int64, values: [Double]) {
+        self.layoutFingerprint = layoutFingerprint
+        self.newestEventMs = newestEventMs
+        self.computedAtMs = computedAtMs
+        self.values = values
+    }
+
+    public static let magic: [UInt8] = Array("TV1".utf8)
+    public static let headerBytes = 3 + 2 + 8 * 3
+
+    public func encoded() -> [UInt8] {
+        var bytes = FeatureVector.magic
+        bytes.reserveCapacity(FeatureVector.headerBytes + 8 * values.count)
+        withUnsafeBytes(of: UInt16(values.count).littleEndian) { bytes.append(contentsOf: $0) }
+        for number in [Double(layoutFingerprint), Double(newestEventMs), Double(computedAtMs)] + values {
+            withUnsafeBytes(of: number.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        return bytes
+    }
+
+    public enum DecodingError: Error, Equatable {
+        case badMagic, truncated, countMismatch
+    }
+
+    public init(decoding bytes: some Collection<UInt8>) throws(DecodingError) {
+        let bytes = Array(bytes)
+        guard bytes.count >= FeatureVector.headerBytes else { throw .truncated }
+        guard bytes[0..<3].elementsEqual(FeatureVector.magic) else { throw .badMagic }
+        let count = Int(UInt16(bytes[3]) | UInt16(bytes[4]) << 8)
+        guard bytes.count == FeatureVector.headerBytes + 8 * count else { throw .countMismatch }
+        func double(at offset: Int) -> Double {
+            var bits: UInt64 = 0
+            for index in 0..<8 { bits |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
+            return Double(bitPattern: bits)
+        }
+        layoutFingerprint = UInt32(double(at: 5))
+        newestEventMs = Int64(double(at: 13))
+        computedAtMs = Int64(double(at: 21))
+        values = (0..<count).map { double(at: FeatureVector.headerBytes + 8 * $0) }
+    }
+}

@@ -1,0 +1,31 @@
+public struct EntityDefinition: Sendable, Hashable {
+    public var name: String
+    /// Event fields whose values, together, identify one entity.
+    public var joinKeys: [EventField]
+
+    /// The entity key of an event, or nil when the event lacks one of the join keys.
+    public func key(of event: ClickEvent) -> EntityKey? {
+        var values: [String] = []
+        values.reserveCapacity(joinKeys.count)
+        for field in joinKeys {
+            guard let value = field.text(in: event) else { return nil }
+            values.append(value)
+        }
+        return EntityKey(values: values)
+    }
+}
+
+/// The join-key values of one entity, in the entity's join-key order.
+public struct EntityKey: Sendable, Hashable, CustomStringConvertible {
+    public var values: [String]
+
+    public init(values: [String]) { self.values = values }
+
+    /// A single string for Redis key names; the unit separator cannot appear in
+    /// validated ids or normalised queries' ordinary text, and keeps keys readable.
+    public var encoded: String { values.count == 1 ? values[0] : values.joined(separator: "\u{1F}") }
+
+    public init(encoded: String) { values = encoded.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init) }
+
+    public var description: String { values.joined(separator: "/") }
+}

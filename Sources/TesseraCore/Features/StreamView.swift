@@ -1,0 +1,38 @@
+/// A stream feature view: windowed aggregations over events, per entity.
+public struct StreamView: Sendable, Hashable {
+    public var name: String
+    public var entity: EntityDefinition
+    /// Lookups report OUTSIDE_MAX_AGE when the entity's newest event is older than this.
+    public var ttlMs: Int64
+    /// In config order; the packed vector holds values in this order.
+    public var features: [FeatureDefinition]
+    public var slots: [AggregationSlot]
+
+    /// Events older than this (event time) no longer change any window: they are kept offline only.
+    public var longestWindowMs: Int64 { slots.map(\.longestWindowMs).max() ?? 0 }
+
+    public func featureIndex(named name: String) -> Int? {
+        features.firstIndex { $0.name == name }
+    }
+
+    /// Changes whenever the vector layout changes, so stale vectors are recognised after a config change.
+    public var layoutFingerprint: UInt32 {
+        var hash: UInt32 = 2_166_136_261  // FNV-1a: stable across runs, unlike Hasher.
+        for feature in features {
+            for byte in "\(feature.name)=\(feature.summary);".utf8 {
+                hash = (hash ^ UInt32(byte)) &* 16_777_619
+            }
+        }
+        return hash
+    }
+}
+
+/// Everything `config/features.yaml` declares.
+public struct FeatureCatalog: Sendable {
+    public var entities: [EntityDefinition]
+    public var streamViews: [StreamView]
+
+    public func streamView(named name: String) -> StreamView? {
+        streamViews.first { $0.name == name }
+    }
+}

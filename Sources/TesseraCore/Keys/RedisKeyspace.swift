@@ -1,0 +1,38 @@
+/// Names of every Redis key and hash field Tessera uses, in one place.
+///
+/// All keys of one entity of one view share the hash tag `{view|entity}`, so the apply
+/// script touches a single slot on Redis Cluster too.
+public struct RedisKeyspace: Sendable {
+    public var prefix: String
+
+    public init(prefix: String) { self.prefix = prefix }
+
+    private func entityPrefix(view: String, entity: EntityKey) -> String {
+        "\(prefix):{\(view)|\(entity.encoded)}"
+    }
+
+    /// Hash of tiles, lifetime aggregates, fences and the newest event time.
+    public func stateKey(view: String, entity: EntityKey) -> String { entityPrefix(view: view, entity: entity) + ":s" }
+
+    /// The packed feature vector the lookup API reads.
+    public func vectorKey(view: String, entity: EntityKey) -> String { entityPrefix(view: view, entity: entity) + ":v" }
+
+    /// One HyperLogLog per approx-distinct slot and tile.
+    public func distinctKey(view: String, entity: EntityKey, slot: Int, tile: Int64) -> String {
+        entityPrefix(view: view, entity: entity) + ":h:\(slot):\(tile)"
+    }
+
+    /// Entities to recompute when a tile leaves a window at `boundaryMs`.
+    public func rollKey(view: String, boundaryMs: Int64) -> String { "\(prefix):roll:\(view):\(boundaryMs)" }
+
+    /// The roller's progress: every boundary up to this time is done.
+    public func rollerCursorKey(view: String) -> String { "\(prefix):roller:\(view)" }
+
+    // Fields of the state hash; the apply script builds the same names.
+    public static func tileField(slot: Int, tile: Int64) -> String { "\(slot):\(tile)" }
+    /// For `last`: the event time that goes with the value in `tileField`/`lifetimeField`.
+    public static func timeField(of field: String) -> String { field + "t" }
+    public static func lifetimeField(slot: Int) -> String { "\(slot)" }
+    public static func fenceField(partition: Int32) -> String { "f:\(partition)" }
+    public static let newestEventField = "e"
+}

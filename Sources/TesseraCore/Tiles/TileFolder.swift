@@ -1,0 +1,121 @@
+/// An event together with where it came from, as ingestion sees it.
+public struct SourcedEvent: Sendable {
+    public var event: ClickEvent
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(event: ClickEvent, partition: Int32, offset: Int64) {
+        self.event = event
+        self.partition = partition
+        self.offset = offset
+    }
+}
+
+/// Folds a batch of events into one delta per (entity, partition) for one view, so a
+/// hot entity costs one Redis script call per batch however many events it had.
+public struct TileFolder: Sendable {
+    public var view: StreamView
+    /// Windowed features by slot: the windows whose expiry each touched tile schedules.
+    private let windowsBySlot: [Int: [Int64]]
+
+    public init(view: StreamView) {
+        self.view = view
+        var windows: [Int: [Int64]] = [:]
+        for feature in view.features {
+            if case .windowed(let slot, let windowMs) = feature.kind, !(windows[slot]?.contains(windowMs) ?? false) {
+                windows[slot, default: []].append(windowMs)
+            }
+        }
+        windowsBySlot = windows
+    }
+
+    /// True when the event can no longer change any window of this view at `nowMs`.
+    public func isTooOld(_ event: ClickEvent, nowMs: Int64) -> Bool {
+        let windowed = view.slots.filter { $0.tileMs != nil }
+        guard !windowed.isEmpty else { return false }
+        return windowed.allSatisfy { slot in
+            let tile = TileMath.tileIndex(timeMs: event.timestampMs, tileMs: slot.tileMs!)
+            return TileMath.expiryMs(tile: tile, tileMs: slot.tileMs!, windowMs: slot.longestWindowMs) <= nowMs
+        }
+    }
+
+    public struct Result: Sendable {
+        public var deltas: [EntityDelta]
+        /// Events this view ignored because they are older than all its windows.
+        public var tooOld: Int
+        /// Events lacking one of the view's join keys (e.g. no query for query_product_stats).
+        public var unkeyed: Int
+    }
+
+    private struct GroupKey: Hashable {
+        var entity: EntityKey
+        var partition: Int32
+    }
+
+    public func fold(_ events: some Sequence<SourcedEvent>, nowMs: Int64) -> Result {
+        var deltas: [GroupKey: EntityDelta] = [:]
+        var order: [GroupKey] = []
+        var tooOld = 0
+        var unkeyed = 0
+
+        for sourced in events {
+            let event = sourced.event
+            guard let entity = view.entity.key(of: event) else { unkeyed += 1; continue }
+            if isTooOld(event, nowMs: nowMs) { tooOld += 1; continue }
+            let groupKey = GroupKey(entity: entity, partition: sourced.partition)
+            if deltas[groupKey] == nil {
+                deltas[groupKey] = EntityDelta(entity: entity, partition: sourced.partition, firstOffset: sourced.offset, lastOffset: sourced.offset)
+                order.append(groupKey)
+            }
+            add(event, offset: sourced.offset, nowMs: nowMs, to: &deltas[groupKey]!)
+        }
+        return Result(deltas: order.map { deltas[$0]! }, tooOld: tooOld, unkeyed: unkeyed)
+    }
+
+    private func add(_ event: ClickEvent, offset: Int64, nowMs: Int64, to delta: inout EntityDelta) {
+        delta.firstOffset = min(delta.firstOffset, offset)
+        delta.lastOffset = max(delta.lastOffset, offset)
+        delta.eventCount += 1
+        delta.newestEventMs = max(delta.newestEventMs, event.timestampMs)
+
+        for slot in view.slots where slot.accepts(event) {
+            let field: String
+            if let tileMs = slot.tileMs {
+                let tile = TileMath.tileIndex(timeMs: event.timestampMs, tileMs: tileMs)
+                // A tile outside every window of this slot would never be read.
+                guard TileMath.expiryMs(tile: tile, tileMs: tileMs, windowMs: slot.longestWindowMs) > nowMs else { continue }
+                for windowMs in windowsBySlot[slot.id] ?? [] {
+                    let boundary = TileMath.expiryMs(tile: tile, tileMs: tileMs, windowMs: windowMs)
+                    if boundary > nowMs { delta.rollBoundaries.insert(boundary) }
+                }
+                if slot.aggregation == .approxDistinct {
+                    if let member = slot.field?.text(in: event) {
+                        delta.distinctAdds.insert(.init(slot: slot.id, tile: tile, member: member))
+                    }
+                    continue
+                }
+                field = RedisKeyspace.tileField(slot: slot.id, tile: tile)
+            } else {
+                field = RedisKeyspace.lifetimeField(slot: slot.id)
+            }
+
+            switch slot.aggregation {
+            case .count:
+                delta.counts[field, default: 0] += 1
+            case .sum:
+                if let value = slot.field?.number(in: event) { delta.sums[field, default: 0] += value }
+            case .min:
+                if let value = slot.field?.number(in: event) { delta.minimums[field] = min(delta.minimums[field] ?? value, value) }
+            case .max:
+                if let value = slot.field?.number(in: event) { delta.maximums[field] = max(delta.maximums[field] ?? value, value) }
+            case .last:
+                if let value = slot.field?.number(in: event) {
+                    let candidate = EntityDelta.TimedValue(timeMs: event.timestampMs, value: value)
+                    if delta.lasts[field].map({ candidate.supersedes($0) }) ?? true { delta.lasts[field] = candidate }
+                }
+            case .approxDistinct:
+                break  // handled above: HyperLogLogs live in keys of their own
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import CHiredis
+
+/// One blocking connection to Redis through hiredis. Not thread-safe: one caller at a
+/// time (the pool hands it out exclusively). After an I/O error it is `broken` and the
+/// pool replaces it.
+public final class RedisConnection {
+    private var context: UnsafeMutablePointer<redisContext>?
+    public let url: RedisURL
+    public private(set) var isBroken = false
+
+    public init(url: RedisURL, timeoutMs: Int = 2_000) throws {
+        self.url = url
+        let timeout = timeval(tv_sec: timeoutMs / 1_000, tv_usec: (timeoutMs % 1_000) * 1_000)
+        guard let context = redisConnectWithTimeout(url.host, Int32(url.port), timeout) else {
+            throw RedisError("cannot allocate a connection to \(url)")
+        }
+        self.context = context
+        if context.pointee.err != 0 {
+            let message = Self.errorText(context)
+            redisFree(context)
+            self.context = nil
+            throw RedisError("cannot connect to \(url): \(message)")
+        }
+        redisSetTimeout(context, timeout)
+        if let password = url.password {
+            try expectOK(send(url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]), doing: "AUTH")
+        }
+        if url.database != 0 {
+            try expectOK(send(["SELECT", String(url.database)]), doing: "SELECT")
+        }
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if let context { redisFree(context) }
+        context = nil
+        isBroken = true
+    }
+
+    /// One command, one reply. Redis error replies come back as `.error`, not thrown;
+    /// connection failures throw.
+    public func send(_ arguments: [String]) throws -> RedisReply {
+        try pipeline([arguments])[0]
+    }
+
+    /// All commands written in one go, then all replies read: one round trip.
+    public func pipeline(_ commands: [[String]]) throws -> [RedisReply] {
+        guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
+        for command in commands {
+            try append(command, to: context)
+        }
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+                isBroken = true
+                throw RedisError("lost connection to \(url): \(Self.errorText(context))")
+            }
+            let reply = raw.assumingMemoryBound(to: redisReply.self)
+            replies.append(Self.copy(reply))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
+    private func append(_ command: [String], to context: UnsafeMutablePointer<redisContext>) throws {
+        // One contiguous buffer for all arguments; hiredis copies them before returning.
+        var buffer: [UInt8] = []
+        var starts: [Int] = []
+        var lengths: [Int] = []
+        for argument in command {
+            starts.append(buffer.count)
+            buffer.append(contentsOf: argument.utf8)
+            lengths.append(buffer.count - starts[starts.count - 1])
+        }
+        buffer.append(0)  // never empty, so the base address exists
+        let status = buffer.withUnsafeBufferPointer { bytes in
+            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var pointers: [UnsafePointer<CChar>?] = starts.map { base + $0 }
+            return redisAppendCommandArgv(context, Int32(command.count), &pointers, &lengths)
+        }
+        guard status == REDIS_OK else {
+            isBroken = true
+            throw RedisError("cannot queue command: \(Self.errorText(context))")
+        }
+    }
+
+    private func expectOK(_ reply: RedisReply, doing what: String) throws {
+        if let message = reply.errorMessage { throw RedisError("\(what) failed: \(message)") }
+    }
+
+    private static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+        let value = reply.pointee
+        switch Int32(value.type) {
+        case REDIS_REPLY_STRING, REDIS_REPLY_STATUS:
+            return .bytes(bytes(value.str, value.len))
+        case REDIS_REPLY_INTEGER:
+            return .integer(Int64(value.integer))
+        case REDIS_REPLY_ARRAY:
+            return .array((0..<Int(value.elements)).map { copy(value.element[$0]!) })
+        case REDIS_REPLY_ERROR:
+            return .error(String(decoding: bytes(value.str, value.len), as: UTF8.self))
+        default:
+            return .null
+        }
+    }
+
+    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> [UInt8] {
+        guard let pointer, length > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: length).bindMemory(to: UInt8.self))
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+}

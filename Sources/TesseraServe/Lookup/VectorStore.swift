@@ -1,0 +1,35 @@
+import NIOPosix
+import TesseraRedis
+
+/// Reads packed vectors from Redis for the lookup API. hiredis calls block, so they run
+/// on a thread pool of their own, never on the event loops.
+public struct VectorStore: Sendable {
+    private let pool: RedisConnectionPool
+    private let threads: NIOThreadPool
+
+    public init(pool: RedisConnectionPool, threads: NIOThreadPool) {
+        self.pool = pool
+        self.threads = threads
+    }
+
+    /// One MGET, one round trip; nil where a key has no value.
+    func fetch(_ keys: [String]) async throws -> [[UInt8]?] {
+        try await threads.runIfActive { [pool] in
+            let reply = try pool.withConnection { try $0.send(["MGET"] + keys) }
+            guard let items = reply.array, items.count == keys.count else {
+                throw RedisError("MGET answered \(reply.errorMessage ?? "an unexpected reply")")
+            }
+            return items.map { item -> [UInt8]? in
+                if case .bytes(let bytes) = item { return bytes }
+                return nil
+            }
+        }
+    }
+
+    /// True when Redis answers PING; for readiness.
+    public func ping() async -> Bool {
+        (try? await threads.runIfActive { [pool] in
+            try pool.withConnection { try $0.send(["PING"]) }.string == "PONG"
+        }) ?? false
+    }
+}

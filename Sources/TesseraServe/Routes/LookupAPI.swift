@@ -1,0 +1,128 @@
+import Foundation
+import Hummingbird
+import TesseraCore
+
+/// The HTTP API: Feast-compatible lookup, the feature catalogue, health and readiness.
+public struct LookupAPI: Sendable {
+    public struct Limits: Sendable {
+        public var maxBodyBytes: Int
+        public var maxEntitiesPerRequest: Int
+
+        public init(maxBodyBytes: Int, maxEntitiesPerRequest: Int) {
+            self.maxBodyBytes = maxBodyBytes
+            self.maxEntitiesPerRequest = maxEntitiesPerRequest
+        }
+    }
+
+    /// One dependency readiness depends on, e.g. Redis answering or partitions assigned.
+    public struct ReadinessCheck: Sendable {
+        public var name: String
+        public var ok: Bool
+        public var detail: String
+
+        public init(name: String, ok: Bool, detail: String) {
+            self.name = name
+            self.ok = ok
+            self.detail = detail
+        }
+    }
+
+    let catalog: FeatureCatalog
+    let lookup: FeatureLookup
+    let limits: Limits
+    let readinessChecks: @Sendable () async -> [ReadinessCheck]
+    let clock: @Sendable () -> Int64
+
+    public init(
+        catalog: FeatureCatalog, keyspace: RedisKeyspace, store: VectorStore, limits: Limits,
+        readinessChecks: @escaping @Sendable () async -> [ReadinessCheck],
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }
+    ) {
+        self.catalog = catalog
+        self.lookup = FeatureLookup(keyspace: keyspace, store: store)
+        self.limits = limits
+        self.readinessChecks = readinessChecks
+        self.clock = clock
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.middlewares.add(JSONErrorMiddleware())
+        router.post("get-online-features") { request, context in try await getOnlineFeatures(request, context) }
+        router.get("v1/features") { _, _ in json(CatalogueDocument.bytes(catalog)) }
+        router.get("healthz") { _, _ in json(Array(#"{"status":"ok"}"#.utf8)) }
+        router.get("readyz") { _, _ in try await readyz() }
+        return router
+    }
+
+    private func getOnlineFeatures(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limits.maxBodyBytes)
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, code: "body_too_large", message: "request body is over \(limits.maxBodyBytes) bytes")
+        }
+        let parsed: FeastLookupRequest
+        do {
+            parsed = try JSONDecoder().decode(FeastLookupRequest.self, from: Data(buffer: body))
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            throw APIError.badRequest("bad_json", "the body is not valid JSON")
+        } catch let error as DecodingError {
+            throw APIError.badRequest("bad_request_body", Self.describe(error))
+        } catch {
+            throw APIError.badRequest("bad_json", "the body is not valid JSON")
+        }
+        let plan = try LookupPlan(request: parsed, catalog: catalog, maxRows: limits.maxEntitiesPerRequest)
+        let bytes: [UInt8]
+        do {
+            bytes = try await lookup.respond(to: plan, nowMs: clock())
+        } catch {
+            context.logger.error("online store read failed", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, code: "online_store_unavailable", message: "the online store did not answer; retry shortly")
+        }
+        return json(bytes)
+    }
+
+    private func readyz() async throws -> Response {
+        let checks = await readinessChecks()
+        let ready = checks.allSatisfy(\.ok)
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("status", ready ? "ready" : "not_ready")
+        writer.key("checks")
+        writer.beginObject()
+        for check in checks {
+            writer.key(check.name)
+            writer.beginObject()
+            writer.key("ok")
+            writer.bool(check.ok)
+            writer.field("detail", check.detail)
+            writer.endObject()
+        }
+        writer.endObject()
+        writer.endObject()
+        return json(writer.bytes, status: ready ? .ok : .serviceUnavailable)
+    }
+
+    private func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// A decoding error as a sentence naming the field, without Swift type names.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let text = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return text.isEmpty ? "the body" : "'\(text.hasPrefix(".") ? String(text.dropFirst()) : text)'"
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "missing field '\(key.stringValue)'" + (context.codingPath.isEmpty ? "" : " in \(path(context))")
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "\(path(context)) has the wrong type: \(context.debugDescription)"
+        case .dataCorrupted(let context):
+            return "\(path(context)) is invalid: \(context.debugDescription)"
+        @unknown default:
+            return "the body does not match the request shape"
+        }
+    }
+}

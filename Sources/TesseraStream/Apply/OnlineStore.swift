@@ -1,0 +1,126 @@
+import Logging
+import TesseraCore
+import TesseraRedis
+
+/// Applies folded deltas to Redis, one pipelined round trip per batch, and recomputes
+/// entities for the roller. Owns one connection; used from one thread.
+public final class OnlineStore {
+    public let keyspace: RedisKeyspace
+    private let url: RedisURL
+    private let calls: [String: ApplyCall]
+    private var connection: RedisConnection?
+    private var shas: [String: String] = [:]
+    private var viewsBySHA: [String: String] = [:]
+    private let logger: Logger
+
+    public init(url: RedisURL, keyspace: RedisKeyspace, catalog: FeatureCatalog, futureToleranceMs: Int64, logger: Logger) {
+        self.url = url
+        self.keyspace = keyspace
+        self.logger = logger
+        var calls: [String: ApplyCall] = [:]
+        for view in catalog.streamViews {
+            calls[view.name] = ApplyCall(script: ApplyScript(view: view, futureToleranceMs: futureToleranceMs), keyspace: keyspace)
+        }
+        self.calls = calls
+    }
+
+    /// What Redis said about one delta.
+    public enum Outcome: Equatable, Sendable {
+        case applied
+        /// Everything in the delta was applied before (a replay after a crash).
+        case alreadyApplied
+        /// Events up to `fence` were applied before: re-send only the later ones.
+        case partlyApplied(fence: Int64)
+    }
+
+    public struct ViewDeltas: Sendable {
+        public var view: String
+        public var deltas: [EntityDelta]
+        public init(view: String, deltas: [EntityDelta]) {
+            self.view = view
+            self.deltas = deltas
+        }
+    }
+
+    /// Applies every delta and registers its tiles with the roller, in one round trip.
+    /// Returns one outcome per delta, in order.
+    public func apply(_ batches: [ViewDeltas], nowMs: Int64) throws -> [[Outcome]] {
+        var commands: [[String]] = []
+        var scriptCommandIndex: [[Int]] = []
+        for batch in batches {
+            guard let call = calls[batch.view] else { throw RedisError("unknown view \(batch.view)") }
+            let sha = try scriptSHA(batch.view)
+            var indexes: [Int] = []
+            for delta in batch.deltas {
+                indexes.append(commands.count)
+                commands.append(call.command(sha: sha, entity: delta.entity, delta: delta, nowMs: nowMs))
+                for boundary in delta.rollBoundaries {
+                    let key = keyspace.rollKey(view: batch.view, boundaryMs: boundary)
+                    commands.append(["SADD", key, delta.entity.encoded])
+                    // Relative to the daemon's clock, which decided the boundary.
+                    commands.append(["PEXPIRE", key, String(boundary - nowMs + ApplyScript.retentionMs(call.script.view))])
+                }
+            }
+            scriptCommandIndex.append(indexes)
+        }
+        let replies = try run(commands)
+        return try scriptCommandIndex.map { indexes in try indexes.map { try outcome(replies[$0]) } }
+    }
+
+    /// Recomputes entities' vectors at `nowMs` (tiles left a window), in one round trip.
+    public func recompute(view: String, entities: [EntityKey], nowMs: Int64) throws {
+        guard let call = calls[view] else { throw RedisError("unknown view \(view)") }
+        let sha = try scriptSHA(view)
+        let replies = try run(entities.map { call.command(sha: sha, entity: $0, delta: nil, nowMs: nowMs) })
+        for reply in replies { _ = try outcome(reply) }
+    }
+
+    /// Plain commands, e.g. the roller's SMEMBERS and cursor updates.
+    public func run(_ commands: [[String]]) throws -> [RedisReply] {
+        guard !commands.isEmpty else { return [] }
+        let connection = try connected()
+        var replies = try connection.pipeline(commands)
+        if replies.contains(where: RedisScript.isMissingScript) {
+            // Redis restarted or flushed its scripts: load them again and re-send. Safe to
+            // repeat: fences make applied deltas no-ops and the other commands are idempotent.
+            logger.notice("apply scripts missing in Redis; loading them again")
+            shas.removeAll()
+            let reloaded = try commands.map { command -> [String] in
+                guard command.first == "EVALSHA", let view = viewsBySHA[command[1]] else { return command }
+                var copy = command
+                copy[1] = try scriptSHA(view)
+                return copy
+            }
+            replies = try connection.pipeline(reloaded)
+        }
+        return replies
+    }
+
+    private func scriptSHA(_ view: String) throws -> String {
+        if let sha = shas[view] { return sha }
+        let sha = try calls[view]!.script.script.load(on: try connected())
+        shas[view] = sha
+        viewsBySHA[sha] = view
+        return sha
+    }
+
+    private func connected() throws -> RedisConnection {
+        if let connection, !connection.isBroken { return connection }
+        connection = nil
+        let fresh = try RedisConnection(url: url)
+        connection = fresh
+        return fresh
+    }
+
+    private func outcome(_ reply: RedisReply) throws -> Outcome {
+        if let message = reply.errorMessage { throw RedisError("apply script failed: \(message)") }
+        guard let items = reply.array, items.count == 2, let code = items[0].integer, let fence = items[1].integer else {
+            throw RedisError("apply script returned \(reply)")
+        }
+        switch code {
+        case 1: return .applied
+        case 0: return .alreadyApplied
+        default: return .partlyApplied(fence: fence)
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Logging
+import TesseraCore
+import TesseraKafka
+import TesseraRedis
+
+/// The online path for one consumer: poll a batch, validate, dead-letter the bad,
+/// fold the good into per-entity deltas, apply them to Redis behind offset fences, and
+/// only then commit offsets. Runs on one thread; not thread-safe.
+public final class IngestionPipeline {
+    public struct Settings: Sendable {
+        public var deadLetterTopic: String
+        public var batchMaxEvents: Int
+        public var batchMaxWaitMs: Int64
+        public var decoder: EventDecoder
+
+        public init(deadLetterTopic: String, batchMaxEvents: Int, batchMaxWaitMs: Int64, decoder: EventDecoder) {
+            self.deadLetterTopic = deadLetterTopic
+            self.batchMaxEvents = batchMaxEvents
+            self.batchMaxWaitMs = batchMaxWaitMs
+            self.decoder = decoder
+        }
+    }
+
+    private let consumer: KafkaConsumer
+    private let deadLetters: KafkaProducer
+    private let store: OnlineStore
+    private let folders: [TileFolder]
+    private let settings: Settings
+    private let clock: @Sendable () -> Int64
+    private let status: IngestionStatus
+    private let logger: Logger
+
+    public init(
+        consumer: KafkaConsumer, deadLetters: KafkaProducer, store: OnlineStore, catalog: FeatureCatalog,
+        settings: Settings, clock: @escaping @Sendable () -> Int64, status: IngestionStatus, logger: Logger
+    ) {
+        self.consumer = consumer
+        self.deadLetters = deadLetters
+        self.store = store
+        self.folders = catalog.streamViews.map(TileFolder.init(view:))
+        self.settings = settings
+        self.clock = clock
+        self.status = status
+        self.logger = logger
+        consumer.onAssign = { [status, consumer] _ in status.setAssignedPartitions(consumer.assignment.count) }
+        consumer.onRevoke = { [status, consumer] _ in status.setAssignedPartitions(consumer.assignment.count) }
+    }
+
+    /// What one batch did.
+    public struct BatchReport: Sendable, Equatable {
+        public var messages = 0
+        public var applied = 0
+        public var deadLettered = 0
+        public var ignoredTooOld = 0
+    }
+
+    /// A polled batch that has not been committed yet; kept across failures so a Redis or
+    /// Kafka error retries the same messages from the failed step instead of skipping them.
+    private struct PendingBatch {
+        var messages: [KafkaMessage]
+        var nowMs: Int64
+        var events: [SourcedEvent]? = nil  // set once validated and the rejects dead-lettered
+        var applied = false
+        var report = BatchReport()
+    }
+
+    private var pending: PendingBatch?
+
+    /// True while a batch failed part-way and waits for its retry.
+    public var hasPendingBatch: Bool { pending != nil }
+
+    /// Processes one batch end to end: the pending one if an earlier attempt failed,
+    /// else a newly polled one. Throws when Redis, the dead-letter topic or the commit
+    /// fails; nothing is committed then and the next call retries from the failed step
+    /// (what was already applied is fenced off in Redis; a dead letter may repeat).
+    public func processBatch() throws -> BatchReport {
+        if pending == nil {
+            let messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
+            guard !messages.isEmpty else { return BatchReport() }
+            pending = PendingBatch(messages: messages, nowMs: clock(), report: BatchReport(messages: messages.count))
+        }
+        guard var batch = pending else { return BatchReport() }
+        if batch.events == nil {
+            let (events, deadLettered) = try validate(batch.messages, nowMs: batch.nowMs)
+            batch.events = events
+            batch.report.deadLettered = deadLettered
+            pending = batch
+        }
+        if !batch.applied, let events = batch.events, !events.isEmpty {
+            batch.report.ignoredTooOld = try apply(events, nowMs: batch.nowMs)
+            batch.report.applied = events.count - batch.report.ignoredTooOld
+        }
+        batch.applied = true
+        pending = batch
+
+        var nextOffsets: [TopicPartition: Int64] = [:]
+        for message in batch.messages {
+            nextOffsets[TopicPartition(topic: message.topic, partition: message.partition)] = message.offset + 1
+        }
+        // Whatever happens now, this batch is done: if the commit fails the group moved on
+        // (the partitions are gone) and the new owner replays from the last commit, which
+        // the fences keep exact.
+        pending = nil
+        try consumer.commit(nextOffsets)
+        status.recordBatch(applied: batch.report.applied, deadLettered: batch.report.deadLettered, ignored: batch.report.ignoredTooOld)
+        return batch.report
+    }
+
+    /// Splits valid events from rejects and dead-letters the rejects, flushed before
+    /// anything is committed so a rejected event is never lost.
+    private func validate(_ messages: [KafkaMessage], nowMs: Int64) throws -> (events: [SourcedEvent], deadLettered: Int) {
+        var events: [SourcedEvent] = []
+        events.reserveCapacity(messages.count)
+        var deadLettered = 0
+        for message in messages {
+            switch settings.decoder.decode(message.value, nowMs: nowMs) {
+            case .success(let event):
+                events.append(SourcedEvent(event: event, partition: message.partition, offset: message.offset))
+            case .failure(let rejection):
+                try deadLetters.send(
+                    topic: settings.deadLetterTopic, key: message.key, value: message.value,
+                    headers: DeadLetterHeaders.make(for: message, rejection: rejection))
+                deadLettered += 1
+                logger.debug("dead-lettered event", metadata: [
+                    "reason": "\(rejection.reason.rawValue)", "partition": "\(message.partition)", "offset": "\(message.offset)",
+                ])
+            }
+        }
+        if deadLettered > 0 { try deadLetters.flush(timeoutMs: 10_000) }
+        return (events, deadLettered)
+    }
+
+    /// Applies the events to every view; returns how many no view used (too old for all).
+    private func apply(_ events: [SourcedEvent], nowMs: Int64) throws -> Int {
+        let batches = folders.map { folder in
+            OnlineStore.ViewDeltas(view: folder.view.name, deltas: folder.fold(events, nowMs: nowMs).deltas)
+        }
+        let outcomes = try store.apply(batches, nowMs: nowMs)
+
+        // A replay whose batch boundaries differ from the crashed run's: re-send only the
+        // events after each entity's fence.
+        var retries: [OnlineStore.ViewDeltas] = []
+        for (viewIndex, folder) in folders.enumerated() {
+            var redo: [EntityDelta] = []
+            for (delta, outcome) in zip(batches[viewIndex].deltas, outcomes[viewIndex]) {
+                guard case .partlyApplied(let fence) = outcome else { continue }
+                let remaining = events.filter {
+                    $0.partition == delta.partition && $0.offset > fence && folder.view.entity.key(of: $0.event) == delta.entity
+                }
+                redo += folder.fold(remaining, nowMs: nowMs).deltas
+            }
+            if !redo.isEmpty { retries.append(.init(view: folder.view.name, deltas: redo)) }
+        }
+        if !retries.isEmpty {
+            logger.info("re-applying the unapplied tail of \(retries.map(\.deltas.count).reduce(0, +)) entities after a replay")
+            _ = try store.apply(retries, nowMs: nowMs)
+        }
+        return events.count { sourced in
+            folders.allSatisfy { $0.view.entity.key(of: sourced.event) == nil || $0.isTooOld(sourced.event, nowMs: nowMs) }
+        }
+    }
+}

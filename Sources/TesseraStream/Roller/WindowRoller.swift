@@ -1,0 +1,86 @@
+import Logging
+import TesseraCore
+import TesseraRedis
+
+/// Slides windows as time passes with no new events: when a tile leaves a window, every
+/// entity with data in that tile is recomputed. Ingestion files each entity under the
+/// times its tiles leave windows (`rollKey`); the roller walks those times in order,
+/// keeping its progress in Redis so a restart resumes where it stopped.
+public final class WindowRoller {
+    private let store: OnlineStore
+    private let views: [StreamView]
+    /// Boundaries are processed this long after they pass, so an apply that read the
+    /// clock just before a boundary has registered its entity by then.
+    private let graceMs: Int64
+    private let maxBoundariesPerChunk: Int
+    private let logger: Logger
+
+    public init(store: OnlineStore, catalog: FeatureCatalog, graceMs: Int64 = 2_000, maxBoundariesPerChunk: Int = 500, logger: Logger) {
+        self.store = store
+        self.views = catalog.streamViews
+        self.graceMs = graceMs
+        self.maxBoundariesPerChunk = maxBoundariesPerChunk
+        self.logger = logger
+    }
+
+    /// Recomputes every entity whose tiles left a window since the last tick; returns how many.
+    @discardableResult
+    public func tick(nowMs: Int64) throws -> Int {
+        var recomputed = 0
+        for view in views { recomputed += try roll(view, nowMs: nowMs) }
+        return recomputed
+    }
+
+    private func roll(_ view: StreamView, nowMs: Int64) throws -> Int {
+        let cursorKey = store.keyspace.rollerCursorKey(view: view.name)
+        let until = nowMs - graceMs
+        guard let cursor = try store.run([["GET", cursorKey]])[0].integer else {
+            // First run against this Redis: nothing can have been filed before now.
+            _ = try store.run([["SET", cursorKey, String(until)]])
+            return 0
+        }
+
+        // Walk in bounded chunks, so a roller that was down for days catches up in steps.
+        var position = cursor
+        var recomputed = 0
+        while position < until {
+            let boundaries = Self.boundaries(
+                after: position, upTo: until, tileSizes: Set(view.slots.compactMap(\.tileMs)), limit: maxBoundariesPerChunk)
+            let reached = boundaries.count < maxBoundariesPerChunk ? until : boundaries.last!
+            recomputed += try recompute(view, boundaries: boundaries, nowMs: nowMs, cursorKey: cursorKey, newCursor: reached)
+            position = reached
+        }
+        return recomputed
+    }
+
+    /// Recomputes the entities filed under `boundaries`, then drops the sets and moves the cursor.
+    private func recompute(_ view: StreamView, boundaries: [Int64], nowMs: Int64, cursorKey: String, newCursor: Int64) throws -> Int {
+        let rollKeys = boundaries.map { store.keyspace.rollKey(view: view.name, boundaryMs: $0) }
+        var entities = Set<String>()
+        for reply in try store.run(rollKeys.map { ["SMEMBERS", $0] }) {
+            for member in reply.array ?? [] { if let text = member.string { entities.insert(text) } }
+        }
+        let keys = entities.sorted().map(EntityKey.init(encoded:))
+        for chunk in stride(from: 0, to: keys.count, by: 500) {
+            try store.recompute(view: view.name, entities: Array(keys[chunk..<min(chunk + 500, keys.count)]), nowMs: nowMs)
+        }
+        _ = try store.run((rollKeys.isEmpty ? [] : [["DEL"] + rollKeys]) + [["SET", cursorKey, String(newCursor)]])
+        if !keys.isEmpty {
+            logger.debug("rolled windows", metadata: ["view": "\(view.name)", "entities": "\(keys.count)", "boundaries": "\(boundaries.count)"])
+        }
+        return keys.count
+    }
+
+    /// Every multiple of a tile size in (after, upTo], ascending, at most `limit`.
+    static func boundaries(after: Int64, upTo: Int64, tileSizes: Set<Int64>, limit: Int) -> [Int64] {
+        var result = Set<Int64>()
+        for tileMs in tileSizes {
+            var boundary = (TileMath.floorDiv(after, tileMs) + 1) * tileMs
+            while boundary <= upTo && result.count < limit * tileSizes.count {
+                result.insert(boundary)
+                boundary += tileMs
+            }
+        }
+        return Array(result.sorted().prefix(limit))
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Hummingbird
+import Logging
+import NIOPosix
+import ServiceLifecycle
+import TesseraCore
+import TesseraRedis
+import TesseraServe
+import TesseraStream
+
+/// `tessera serve`: ingestion, the window roller and the lookup API in one process,
+/// stopped gracefully by SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Consume the clickstream, keep features in Redis, answer lookups.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let files = try ConfigFiles.load(configDir: options.configDir)
+        let config = files.service
+        let logger = LogSetup.logger("serve", level: config.logLevel)
+
+        let redisURL: RedisURL
+        do { redisURL = try RedisURL(parsing: config.redis.url) } catch {
+            throw ValidationError("config error: redis.url: \(error)")
+        }
+        let status = IngestionStatus()
+        let stream = StreamService(config: config, catalog: files.catalog, status: status, logger: logger)
+
+        // hiredis blocks: lookups borrow pooled connections on threads of their own.
+        let lookupThreads = NIOThreadPool(numberOfThreads: 8)
+        lookupThreads.start()
+        let vectors = VectorStore(pool: RedisConnectionPool(url: redisURL, maxIdle: 8), threads: lookupThreads)
+        let api = LookupAPI(
+            catalog: files.catalog, keyspace: RedisKeyspace(prefix: config.redis.keyPrefix), store: vectors,
+            limits: .init(maxBodyBytes: config.api.maxBodyBytes, maxEntitiesPerRequest: config.api.maxEntitiesPerRequest),
+            readinessChecks: {
+                let redisUp = await vectors.ping()
+                let partitions = status.assignedPartitions
+                return [
+                    .init(name: "redis", ok: redisUp, detail: redisUp ? "answers PING" : "no answer from \(redisURL)"),
+                    .init(name: "kafka", ok: partitions > 0, detail: "\(partitions) partitions assigned"),
+                ]
+            })
+        let app = Application(
+            router: api.router(),
+            configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "tessera"),
+            logger: logger)
+
+        logger.info("tessera serve starting", metadata: [
+            "api": "\(config.api.host):\(config.api.port)", "redis": "\(redisURL)", "kafka": "\(config.kafka.brokers)",
+            "views": "\(files.catalog.streamViews.map(\.name).joined(separator: ","))",
+        ])
+        let group = ServiceGroup(services: [app, stream], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+        try await lookupThreads.shutdownGracefully()
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+/// Loads `tessera.yaml` and `features.yaml` from the config folder (the `--config-dir`
+/// option, else `TESSERA_CONFIG_DIR`, else `./config`). A bad file stops the command
+/// with one line naming the file, the key and what is wrong.
+struct ConfigFiles {
+    var service: ServiceConfig
+    var catalog: FeatureCatalog
+
+    static func load(configDir: String?) throws -> ConfigFiles {
+        let environment = ProcessInfo.processInfo.environment
+        let folder = configDir ?? environment["TESSERA_CONFIG_DIR"] ?? "config"
+        do {
+            let servicePath = "\(folder)/tessera.yaml"
+            let featuresPath = "\(folder)/features.yaml"
+            return ConfigFiles(
+                service: try ServiceConfig.load(yaml: try read(servicePath), file: servicePath, environment: environment),
+                catalog: try FeatureCatalog.load(yaml: try read(featuresPath), file: featuresPath))
+        } catch let error as ConfigError {
+            throw ValidationError("config error: \(error)")
+        }
+    }
+
+    private static func read(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, key: "", problem: "cannot read the file (set --config-dir or TESSERA_CONFIG_DIR)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, key: "", problem: "not UTF-8 text")
+        }
+        return text
+    }
+}
+
+/// Options every command that reads the config takes.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "Folder with tessera.yaml and features.yaml (default: $TESSERA_CONFIG_DIR or ./config).")
+    var configDir: String?
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `tessera` command line: each subcommand wires modules together and runs them.
+@main
+struct Tessera: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tessera",
+        abstract: "Tessera: a batch-and-stream feature store daemon.",
+        subcommands: [ServeCommand.self, DevKafkaCommand.self, ProduceCommand.self]
+    )
+}

@@ -1,0 +1,70 @@
+import Testing
+@testable import TesseraCore
+
+@Suite struct TileFolderTests {
+    let now: Int64 = 1_763_720_000_000
+
+    @Test func foldsOneDeltaPerEntityAndPartition() throws {
+        let view = try #require(try DefaultConfig.catalog().streamView(named: "product_stats"))
+        let folder = TileFolder(view: view)
+        let events = [
+            SourcedEvent(event: event(.view, at: now - 1_000, product: "p-1"), partition: 0, offset: 10),
+            SourcedEvent(event: event(.click, at: now - 900, product: "p-1"), partition: 0, offset: 11),
+            SourcedEvent(event: event(.view, at: now - 800, product: "p-2"), partition: 0, offset: 12),
+            SourcedEvent(event: event(.view, at: now - 700, product: "p-1"), partition: 1, offset: 5),
+            SourcedEvent(event: event(.purchase, at: now - 600, product: "p-1", price: 10.5, quantity: 2), partition: 0, offset: 13),
+        ]
+        let result = folder.fold(events, nowMs: now)
+        #expect(result.deltas.count == 3)
+        let p1 = try #require(result.deltas.first { $0.entity.values == ["p-1"] && $0.partition == 0 })
+        #expect(p1.firstOffset == 10 && p1.lastOffset == 13 && p1.eventCount == 3)
+        #expect(p1.newestEventMs == now - 600)
+
+        let viewsSlot = view.slots.first { $0.eventTypes == [.view] && $0.tileMs == 150_000 }!
+        let viewsField = RedisKeyspace.tileField(slot: viewsSlot.id, tile: TileMath.tileIndex(timeMs: now - 1_000, tileMs: 150_000))
+        #expect(p1.counts[viewsField] == 1)
+        let revenueSlot = view.slots.first { $0.aggregation == .sum }!
+        let revenueField = RedisKeyspace.tileField(slot: revenueSlot.id, tile: TileMath.tileIndex(timeMs: now - 600, tileMs: revenueSlot.tileMs!))
+        #expect(p1.sums[revenueField] == 21)
+        #expect(p1.distinctAdds.map(\.member) == ["u-1"])
+        #expect(p1.maximums[RedisKeyspace.lifetimeField(slot: view.slots.first { $0.field == .eventTime }!.id)] == Double(now - 600))
+        // Each touched tile schedules a recompute for each window reading it.
+        #expect(p1.rollBoundaries.allSatisfy { $0 > now })
+        #expect(p1.rollBoundaries.count >= 3)
+    }
+
+    @Test func eventsOlderThanEveryWindowAreIgnored() throws {
+        let view = try #require(try DefaultConfig.catalog().streamView(named: "product_stats"))
+        let folder = TileFolder(view: view)
+        let old = event(.view, at: now - 8 * 86_400_000)
+        #expect(folder.isTooOld(old, nowMs: now))
+        let result = folder.fold([SourcedEvent(event: old, partition: 0, offset: 1)], nowMs: now)
+        #expect(result.deltas.isEmpty && result.tooOld == 1)
+    }
+
+    @Test func lateEventsLandInTheirOwnTileOnlyWhereAWindowStillReadsIt() throws {
+        let view = try #require(try DefaultConfig.catalog().streamView(named: "product_stats"))
+        let late = event(.view, at: now - 2 * 3_600_000)  // outside 1h, inside 24h and 7d
+        let delta = try #require(TileFolder(view: view).fold([SourcedEvent(event: late, partition: 0, offset: 1)], nowMs: now).deltas.first)
+        let hourSlot = view.slots.first { $0.eventTypes == [.view] && $0.tileMs == 150_000 }!
+        let daySlot = view.slots.first { $0.eventTypes == [.view] && $0.tileMs == 3_600_000 }!
+        #expect(!delta.counts.keys.contains { $0.hasPrefix("\(hourSlot.id):") })
+        #expect(delta.counts[RedisKeyspace.tileField(slot: daySlot.id, tile: TileMath.tileIndex(timeMs: late.timestampMs, tileMs: 3_600_000))] == 1)
+    }
+
+    @Test func queryProductNeedsAQuery() throws {
+        let view = try #require(try DefaultConfig.catalog().streamView(named: "query_product_stats"))
+        let result = TileFolder(view: view).fold(
+            [SourcedEvent(event: event(.view, at: now), partition: 0, offset: 1),
+             SourcedEvent(event: event(.view, at: now, query: "running shoes"), partition: 0, offset: 2)], nowMs: now)
+        #expect(result.unkeyed == 1)
+        #expect(result.deltas.map(\.entity.values) == [["running shoes", "p-1"]])
+    }
+
+    @Test func lastKeepsTheLatestEventAndBreaksTiesByValue() {
+        let earlier = EntityDelta.TimedValue(timeMs: 1, value: 9)
+        let later = EntityDelta.TimedValue(timeMs: 2, value: 1)
+        #expect(later.supersedes(earlier) && !earlier.supersedes(later))
+        #expect(EntityDelta.TimedValue(timeMs: 2, value: 3).supersedes(later))
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import Testing
+import TesseraCore
+import TesseraKafka
+import TesseraRedis
+@testable import TesseraStream
+
+/// The online path end to end: a Kafka-protocol broker (librdkafka's mock cluster),
+/// real Redis, contract JSON in, packed vectors out.
+@Suite struct IngestionPipelineTests {
+    let hour: Int64 = 3_600_000
+    /// Mid-tile for every tile size in the default config, so edges are where the test puts them.
+    let start: Int64 = 1_763_719_950_000 + 75_000
+
+    /// One broker, topic and Redis prefix of its own per test.
+    final class Harness {
+        let broker: DevKafkaBroker
+        let producer: KafkaProducer
+        let catalog: FeatureCatalog
+        let store: OnlineStore
+        let clock: ManualClock
+        let status = IngestionStatus()
+        let topic = "clickstream"
+        let deadLetterTopic = "clickstream.dlq"
+
+        init(start: Int64, partitions: Int32 = 3) throws {
+            broker = try DevKafkaBroker()
+            try broker.createTopic(topic, partitions: partitions)
+            try broker.createTopic(deadLetterTopic, partitions: 1)
+            producer = try KafkaProducer(brokers: broker.bootstrapServers, logger: TestServices.logger)
+            catalog = try TestServices.catalog()
+            clock = ManualClock(start)
+            store = OnlineStore(
+                url: try TestServices.redisURL(), keyspace: RedisKeyspace(prefix: TestServices.uniquePrefix()),
+                catalog: catalog, futureToleranceMs: 300_000, logger: TestServices.logger)
+        }
+
+        deinit {
+            producer.close()
+            broker.shutdown()
+        }
+
+        func consumer(group: String = "tessera-online") throws -> KafkaConsumer {
+            try KafkaConsumer(
+                brokers: broker.bootstrapServers, groupID: group, topics: [topic], settings: TestServices.devBrokerConsumerSettings,
+                logger: TestServices.logger)
+        }
+
+        func pipeline(consumer: KafkaConsumer, batchMaxEvents: Int = 500) -> IngestionPipeline {
+            IngestionPipeline(
+                consumer: consumer, deadLetters: producer, store: store, catalog: catalog,
+                settings: .init(
+                    deadLetterTopic: deadLetterTopic, batchMaxEvents: batchMaxEvents, batchMaxWaitMs: 100,
+                    decoder: EventDecoder(futureToleranceMs: 300_000)),
+                clock: clock.read, status: status, logger: TestServices.logger)
+        }
+
+        func publish(_ values: [String], key: String = "u-1") throws {
+            for value in values { try producer.send(topic: topic, key: Array(key.utf8), value: Array(value.utf8)) }
+            try producer.flush(timeoutMs: 10_000)
+        }
+
+        /// Runs batches until `expected` messages are processed (bounded in time).
+        func drain(_ pipeline: IngestionPipeline, expected: Int) throws {
+            let deadline = Date().addingTimeInterval(30)
+            var seen = 0
+            while seen < expected && Date() < deadline { seen += try pipeline.processBatch().messages }
+            #expect(seen == expected, "processed \(seen) of \(expected) messages")
+        }
+
+        func feature(_ view: String, _ name: String, _ key: String...) throws -> Double? {
+            let streamView = catalog.streamView(named: view)!
+            let reply = try store.run([["GET", store.keyspace.vectorKey(view: view, entity: EntityKey(values: key))]])[0]
+            guard case .bytes(let bytes) = reply else { return nil }
+            return try FeatureVector(decoding: bytes).values[streamView.featureIndex(named: name)!]
+        }
+    }
+
+    static func json(_ type: String, at ms: Int64, user: String = "u-1", product: String = "p-1", extra: String = "") -> String {
+        #"{"event_id":"e-\#(ms)-\#(type)-\#(user)","event_type":"\#(type)","timestamp":\#(ms),"user_id":"\#(user)","product_id":"\#(product)"\#(extra)}"#
+    }
+
+    @Test func windowsAreExactAroundTheirEdges() throws {
+        let harness = try Harness(start: start)
+        let now = start
+        try harness.publish([
+            Self.json("view", at: now - 1_000),
+            Self.json("view", at: now - hour + 60_000),  // inside 1h
+            Self.json("view", at: now - hour - 200_000),  // more than a tile past 1h: 24h only
+            Self.json("view", at: now - 23 * hour),  // 24h
+            Self.json("view", at: now - 30 * hour),  // 7d only
+            Self.json("click", at: now - 500),
+            Self.json("purchase", at: now - 400, extra: #","price":19.99,"quantity":2"#),
+            Self.json("view", at: now - 300, user: "u-2", extra: #","query":"  Running   SHOES ""#),
+        ])
+        let consumer = try harness.consumer()
+        defer { consumer.close() }
+        try harness.drain(harness.pipeline(consumer: consumer), expected: 8)
+
+        #expect(try harness.feature("product_stats", "views_1h", "p-1") == 3)
+        #expect(try harness.feature("product_stats", "views_24h", "p-1") == 5)
+        #expect(try harness.feature("product_stats", "views_7d", "p-1") == 6)
+        #expect(try harness.feature("product_stats", "clicks_1h", "p-1") == 1)
+        #expect(try harness.feature("product_stats", "purchases_24h", "p-1") == 1)
+        #expect(try harness.feature("product_stats", "revenue_7d", "p-1") == 39.98)
+        #expect(try harness.feature("product_stats", "unique_users_24h", "p-1") == 2)
+        #expect(try harness.feature("product_stats", "ctr_24h", "p-1") == (1.0 + 1) / (5 + 20))
+        #expect(try harness.feature("product_stats", "last_event_at", "p-1") == Double(now - 300))
+        #expect(try harness.feature("user_stats", "views_24h", "u-1") == 4)
+        #expect(try harness.feature("user_stats", "spend_7d", "u-1") == 39.98)
+        #expect(try harness.feature("query_product_stats", "views_7d", "running shoes", "p-1") == 1)
+        #expect(harness.status.appliedEvents == 8)
+    }
+
+    @Test func lateEventsLandInTheirOwnTileAndTooOldOnesAreIgnored() throws {
+        let harness = try Harness(start: start)
+        let consumer = try harness.consumer()
+        defer { consumer.close() }
+        let pipeline = harness.pipeline(consumer: consumer)
+        try harness.publish([Self.json("view", at: start - 1_000)])
+        try harness.drain(pipeline, expected: 1)
+
+        harness.clock.nowMs = start + 10 * 60_000
+        try harness.publish([
+            Self.json("view", at: start - 3 * hour),  // late: its own tile in 24h and 7d, not 1h
+            Self.json("view", at: start - 8 * 24 * hour),  // older than every window: offline only
+        ])
+        try harness.drain(pipeline, expected: 2)
+        #expect(try harness.feature("product_stats", "views_1h", "p-1") == 1)
+        #expect(try harness.feature("product_stats", "views_24h", "p-1") == 2)
+        #expect(try harness.feature("product_stats", "views_7d", "p-1") == 2)
+        #expect(harness.status.ignoredEvents == 1)
+    }
+
+    @Test func theRollerSlidesWindowsAsTimePasses() throws {
+        let harness = try Harness(start: start)
+        let consumer = try harness.consumer()
+        defer { consumer.close() }
+        let roller = WindowRoller(store: harness.store, catalog: harness.catalog, logger: TestServices.logger)
+        try roller.tick(nowMs: start)
+        try harness.publish([Self.json("view", at: start - 1_000), Self.json("click", at: start - 2 * hour)])
+        try harness.drain(harness.pipeline(consumer: consumer), expected: 2)
+        #expect(try harness.feature("product_stats", "views_1h", "p-1") == 1)
+
+        harness.clock.nowMs = start + hour + 150_000
+        try roller.tick(nowMs: harness.clock.nowMs)
+        #expect(try harness.feature("product_stats", "views_1h", "p-1") == 0)
+        #expect(try harness.feature("product_stats", "views_24h", "p-1") == 1)
+
+        harness.clock.nowMs = start + 23 * hour
+        try roller.tick(nowMs: harness.clock.nowMs)
+        #expect(try harness.feature("product_stats", "clicks_24h", "p-1") == 0)
+        #expect(try harness.feature("product_stats", "views_24h", "p-1") == 1)
+        #expect(try harness.feature("product_stats", "clicks_7d", "p-1") == 1)
+    }
+
+    @Test func aCrashBetweenApplyAndCommitCountsNothingTwice() throws {
+        let harness = try Harness(start: start)
+        var events: [String] = []
+        for index in 0..<300 {
+            events.append(Self.json(index % 3 == 0 ? "click" : "view", at: start - Int64(index) * 1_000, user: "u-\(index % 7)", product: "p-\(index % 4)"))
+        }
+        for (index, event) in events.enumerated() { try harness.publish([event], key: "u-\(index % 7)") }
+
+        // The "crashed" daemon: polls and applies to Redis, then dies before committing.
+        let crashed = try harness.consumer()
+        var applied = 0
+        let deadline = Date().addingTimeInterval(20)
+        while applied < 170 && Date() < deadline {
+            let messages = try crashed.poll(maxMessages: 37, timeoutMs: 200)
+            let sourced = messages.compactMap { message -> SourcedEvent? in
+                guard case .success(let event) = EventDecoder().decode(message.value, nowMs: start) else { return nil }
+                return SourcedEvent(event: event, partition: message.partition, offset: message.offset)
+            }
+            _ = try harness.store.apply(harness.catalog.streamViews.map {
+                OnlineStore.ViewDeltas(view: $0.name, deltas: TileFolder(view: $0).fold(sourced, nowMs: start).deltas)
+            }, nowMs: start)
+            applied += messages.count
+        }
+        crashed.close()  // leaves the group with nothing committed
+
+        // The restarted daemon replays everything, in batches of another size.
+        let consumer = try harness.consumer()
+        defer { consumer.close() }
+        try harness.drain(harness.pipeline(consumer: consumer, batchMaxEvents: 53), expected: 300)
+
+        for product in 0..<4 {
+            let productEvents = (0..<300).filter { $0 % 4 == product }
+            let clicks = productEvents.filter { $0 % 3 == 0 }.count
+            let views = productEvents.count - clicks
+            #expect(try harness.feature("product_stats", "views_24h", "p-\(product)") == Double(views))
+            #expect(try harness.feature("product_stats", "clicks_24h", "p-\(product)") == Double(clicks))
+        }
+        let userEvents = (0..<300).filter { $0 % 7 == 0 }
+        #expect(try harness.feature("user_stats", "views_1h", "u-0") == Double(userEvents.filter { $0 % 3 != 0 }.count))
+    }
+
+    @Test func malformedEventsGoToTheDeadLetterTopicWithTheirReason() throws {
+        let harness = try Harness(start: start)
+        let bad: [(value: String, reason: String)] = [
+            ("not json at all", "not_json"),
+            ("[1,2,3]", "not_object"),
+            (#"{"event_type":"view","timestamp":\#(start),"user_id":"u","product_id":"p"}"#, "missing_field"),
+            (#"{"event_id":7,"event_type":"view","timestamp":\#(start),"user_id":"u","product_id":"p"}"#, "wrong_type"),
+            (#"{"event_id":"e","event_type":"hover","timestamp":\#(start),"user_id":"u","product_id":"p"}"#, "unknown_event_type"),
+            (#"{"event_id":"e","event_type":"view","timestamp":"yesterday","user_id":"u","product_id":"p"}"#, "bad_timestamp"),
+            (#"{"event_id":"e","event_type":"view","timestamp":\#(start + hour),"user_id":"u","product_id":"p"}"#, "future_timestamp"),
+            (#"{"event_id":"e","event_type":"purchase","timestamp":\#(start),"user_id":"u","product_id":"p","price":-1}"#, "invalid_value"),
+            (#"{"event_id":"e","event_type":"view","timestamp":\#(start),"user_id":"u","product_id":"p","quantity":0}"#, "invalid_value"),
+            ("{\"event_id\":\"" + String(repeating: "x", count: 70_000) + "\"}", "oversize"),
+        ]
+        var mixed: [String] = []
+        for (index, item) in bad.enumerated() {
+            mixed.append(Self.json("view", at: start - Int64(index) * 1_000))
+            mixed.append(item.value)
+        }
+        try harness.publish(mixed)
+        let consumer = try harness.consumer()
+        defer { consumer.close() }
+        try harness.drain(harness.pipeline(consumer: consumer), expected: mixed.count)
+        #expect(harness.status.deadLetteredEvents == bad.count)
+        #expect(try harness.feature("product_stats", "views_1h", "p-1") == Double(bad.count))
+
+        let reader = try KafkaConsumer(
+            brokers: harness.broker.bootstrapServers, groupID: "dlq-reader", topics: [harness.deadLetterTopic],
+            settings: TestServices.devBrokerConsumerSettings, logger: TestServices.logger)
+        defer { reader.close() }
+        var letters: [KafkaMessage] = []
+        let deadline = Date().addingTimeInterval(20)
+        while letters.count < bad.count && Date() < deadline { letters += try reader.poll(maxMessages: 100, timeoutMs: 500) }
+        #expect(letters.map { String(decoding: $0.value, as: UTF8.self) } == bad.map(\.value))
+        for (letter, item) in zip(letters, bad) {
+            let headers = Dictionary(letter.headers.map { ($0.key, String(decoding: $0.value, as: UTF8.self)) }, uniquingKeysWith: { a, _ in a })
+            #expect(headers[DeadLetterHeaders.reason] == item.reason, "\(item.value.prefix(60))")
+            #expect(headers[DeadLetterHeaders.detail]?.isEmpty == false)
+            #expect(headers[DeadLetterHeaders.sourceTopic] == harness.topic)
+            #expect(headers[DeadLetterHeaders.sourceOffset].flatMap(Int64.init) != nil)
+        }
+    }
+}

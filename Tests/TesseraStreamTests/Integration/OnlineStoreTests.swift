@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+import TesseraCore
+import TesseraRedis
+@testable import TesseraStream
+
+/// The apply script on a real Redis against the reference model.
+@Suite struct OnlineStoreTests {
+    let now: Int64 = 1_763_720_000_000
+    let hour: Int64 = 3_600_000
+
+    func makeStore(_ catalog: FeatureCatalog) throws -> OnlineStore {
+        OnlineStore(
+            url: try TestServices.redisURL(), keyspace: RedisKeyspace(prefix: TestServices.uniquePrefix()),
+            catalog: catalog, futureToleranceMs: 300_000, logger: TestServices.logger)
+    }
+
+    func readVector(_ store: OnlineStore, view: StreamView, entity: EntityKey) throws -> FeatureVector? {
+        let reply = try store.run([["GET", store.keyspace.vectorKey(view: view.name, entity: entity)]])[0]
+        guard case .bytes(let bytes) = reply else { return nil }
+        return try FeatureVector(decoding: bytes)
+    }
+
+    func randomEvents(count: Int, endingAt end: Int64, span: Int64, seed: UInt64) -> [SourcedEvent] {
+        var random = SeededRandom(state: seed)
+        let types: [EventType] = [.view, .view, .view, .view, .click, .click, .addToCart, .purchase]
+        return (0..<count).map { offset in
+            let event = ClickEvent(
+                eventID: "e\(offset)", type: types.randomElement(using: &random)!,
+                timestampMs: end - Int64.random(in: 0..<span, using: &random),
+                userID: "u-\(Int.random(in: 0..<12, using: &random))", productID: "p-\(Int.random(in: 0..<5, using: &random))",
+                query: Bool.random(using: &random) ? "shoes" : nil,
+                price: Double(Int.random(in: 100...9_999, using: &random)) / 100, quantity: Int64.random(in: 1...3, using: &random))
+            return SourcedEvent(event: event, partition: Int32(offset % 2), offset: Int64(offset / 2))
+        }
+    }
+
+    /// Every view's vector for every entity equals the reference at `nowMs`.
+    func expectMatchesReference(_ store: OnlineStore, _ catalog: FeatureCatalog, _ events: [SourcedEvent], nowMs: Int64) throws {
+        for view in catalog.streamViews {
+            var byEntity: [EntityKey: [ClickEvent]] = [:]
+            for sourced in events { if let key = view.entity.key(of: sourced.event) { byEntity[key, default: []].append(sourced.event) } }
+            #expect(!byEntity.isEmpty)
+            for (entity, entityEvents) in byEntity {
+                let vector = try #require(try readVector(store, view: view, entity: entity), "\(view.name) \(entity)")
+                #expect(vector.layoutFingerprint == view.layoutFingerprint)
+                #expect(vector.newestEventMs == entityEvents.map(\.timestampMs).max())
+                let expected = ReferenceFeatures.values(view: view, events: entityEvents, nowMs: nowMs)
+                for (index, feature) in view.features.enumerated() {
+                    let (got, want) = (vector.values[index], expected[index])
+                    if case .windowed(let slot, _) = feature.kind, view.slots[slot].aggregation == .approxDistinct {
+                        #expect(abs(got - want) <= max(1, want * 0.02), "\(view.name).\(feature.name) \(entity): \(got) vs \(want)")
+                    } else if want.isNaN {
+                        #expect(got.isNaN, "\(view.name).\(feature.name) \(entity)")
+                    } else {
+                        #expect(abs(got - want) <= 1e-9 * max(1, abs(want)), "\(view.name).\(feature.name) \(entity): \(got) vs \(want)")
+                    }
+                }
+            }
+        }
+    }
+
+    func apply(_ store: OnlineStore, _ catalog: FeatureCatalog, _ events: [SourcedEvent], nowMs: Int64) throws -> [[OnlineStore.Outcome]] {
+        let batches = catalog.streamViews.map { view in
+            OnlineStore.ViewDeltas(view: view.name, deltas: TileFolder(view: view).fold(events, nowMs: nowMs).deltas)
+        }
+        return try store.apply(batches, nowMs: nowMs)
+    }
+
+    @Test func appliedVectorsEqualTheReferenceModel() throws {
+        let catalog = try TestServices.catalog()
+        let store = try makeStore(catalog)
+        // Within the 7-day window, so no event is too old for the lifetime aggregates either.
+        let events = randomEvents(count: 600, endingAt: now, span: 7 * 24 * hour - hour, seed: 7)
+        for batch in stride(from: 0, to: events.count, by: 97) {
+            _ = try apply(store, catalog, Array(events[batch..<min(batch + 97, events.count)]), nowMs: now)
+        }
+        try expectMatchesReference(store, catalog, events, nowMs: now)
+    }
+
+    @Test func replayingABatchChangesNothing() throws {
+        let catalog = try TestServices.catalog()
+        let store = try makeStore(catalog)
+        let events = randomEvents(count: 200, endingAt: now, span: 2 * hour, seed: 11)
+        let first = try apply(store, catalog, events, nowMs: now)
+        #expect(first.allSatisfy { $0.allSatisfy { $0 == .applied } })
+        let again = try apply(store, catalog, events, nowMs: now)
+        #expect(again.allSatisfy { $0.allSatisfy { $0 == .alreadyApplied } })
+        try expectMatchesReference(store, catalog, events, nowMs: now)
+    }
+
+    @Test func aReplayWithOtherBatchBoundariesReportsTheFence() throws {
+        let catalog = try TestServices.catalog()
+        let store = try makeStore(catalog)
+        let view = catalog.streamView(named: "user_stats")!
+        let events = (0..<6).map { SourcedEvent(event: ClickEvent(eventID: "e\($0)", type: .view, timestampMs: now - Int64($0), userID: "u", productID: "p"), partition: 0, offset: Int64($0)) }
+        _ = try store.apply([.init(view: view.name, deltas: TileFolder(view: view).fold(events.prefix(4), nowMs: now).deltas)], nowMs: now)
+        let outcome = try store.apply([.init(view: view.name, deltas: TileFolder(view: view).fold(events, nowMs: now).deltas)], nowMs: now)
+        #expect(outcome == [[.partlyApplied(fence: 3)]])
+    }
+
+    @Test func theRollerSlidesWindowsWithNoNewEvents() throws {
+        let catalog = try TestServices.catalog()
+        let store = try makeStore(catalog)
+        let roller = WindowRoller(store: store, catalog: catalog, logger: TestServices.logger)
+        try roller.tick(nowMs: now)  // starts the cursor
+        let events = randomEvents(count: 300, endingAt: now, span: 26 * hour, seed: 3)
+        _ = try apply(store, catalog, events, nowMs: now)
+
+        // Slide past the 1h and 24h edges of many events; the roller alone must follow.
+        var later = now
+        for step in [hour / 2, hour, 3 * hour, 20 * hour] {
+            later += step
+            let recomputed = try roller.tick(nowMs: later)
+            #expect(recomputed > 0, "nothing recomputed after \(step) ms")
+            try expectMatchesReference(store, catalog, events, nowMs: later - 2_000)
+        }
+    }
+}
