@@ -39,9 +39,10 @@ struct ProduceCommand: AsyncParsableCommand {
         let progress = ProgressLine(total: events, label: "events to \(topic)")
         let started = Date()
         var malformed = 0
+        var eventsPerUser: [[UInt8]: Int] = [:]
         for sent in 1...events {
             let message = generator.next()
-            if message.isMalformed { malformed += 1 }
+            if message.isMalformed { malformed += 1 } else { eventsPerUser[message.key, default: 0] += 1 }
             try producer.send(topic: topic, key: message.key, value: message.value)
             if rate > 0 {
                 // Pace against the schedule, not per message, so rounding never drifts.
@@ -55,7 +56,10 @@ struct ProduceCommand: AsyncParsableCommand {
         progress.finish()
         let seconds = Date().timeIntervalSince(started)
         print("published \(events) events (\(malformed) malformed) to \(topic) in \(String(format: "%.1f", seconds)) s")
+        // Ids worth looking up afterwards (scripts/quickstart reads these two lines).
         print("most popular products: \(generator.productIDs.prefix(5).joined(separator: ", "))")
+        let activeUsers = eventsPerUser.sorted { $0.value > $1.value }.prefix(5).map { String(decoding: $0.key, as: UTF8.self) }
+        print("most active users: \(activeUsers.joined(separator: ", "))")
     }
 }
 

@@ -23,7 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let redisURL: RedisURL
         do { redisURL = try RedisURL(parsing: config.redis.url) } catch {
-            throw ValidationError("config error: redis.url: \(error)")
+            throw StartupError(message: "config error: redis.url: \(error)")
         }
         let status = IngestionStatus()
         let stream = StreamService(config: config, catalog: files.catalog, status: status, logger: logger)

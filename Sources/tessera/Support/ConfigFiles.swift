@@ -19,7 +19,7 @@ struct ConfigFiles {
                 service: try ServiceConfig.load(yaml: try read(servicePath), file: servicePath, environment: environment),
                 catalog: try FeatureCatalog.load(yaml: try read(featuresPath), file: featuresPath))
         } catch let error as ConfigError {
-            throw ValidationError("config error: \(error)")
+            throw StartupError(message: "config error: \(error)")
         }
     }
 
@@ -38,4 +38,10 @@ struct ConfigFiles {
 struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Folder with tessera.yaml and features.yaml (default: $TESSERA_CONFIG_DIR or ./config).")
     var configDir: String?
+}
+
+/// A problem that stops a command before it starts: printed as one line, exit code 1.
+struct StartupError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }
