@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -153,6 +154,18 @@ import TesseraStream
             let (status, object) = try await post(client, #"{"features": ["product_stats:views_24h"], "entities": {"product_id": [\#(ids)]}}"#)
             #expect(status == .contentTooLarge)
             #expect((object["error"] as? [String: Any])?["code"] as? String == "body_too_large")
+        }
+    }
+
+    @Test func aTraceparentIsEchoedAndAMalformedOneIgnored() async throws {
+        try await withAPI { client in
+            let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            try await client.execute(uri: "/healthz", method: .get, headers: [HTTPField.Name("traceparent")!: traceparent]) { response in
+                #expect(response.headers[HTTPField.Name("traceparent")!] == traceparent)
+            }
+            try await client.execute(uri: "/healthz", method: .get, headers: [HTTPField.Name("traceparent")!: "00-zz-00-01"]) { response in
+                #expect(response.headers[HTTPField.Name("traceparent")!] == nil)
+            }
         }
     }
 

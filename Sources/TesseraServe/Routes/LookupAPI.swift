@@ -47,6 +47,7 @@ public struct LookupAPI: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.middlewares.add(TraceContextMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         router.post("get-online-features") { request, context in try await getOnlineFeatures(request, context) }
         router.get("v1/features") { _, _ in json(CatalogueDocument.bytes(catalog)) }
