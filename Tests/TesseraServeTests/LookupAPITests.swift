@@ -3,7 +3,9 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Metrics
 import NIOPosix
+import Prometheus
 import Testing
 import TesseraCore
 import TesseraRedis
@@ -17,6 +19,13 @@ import TesseraStream
     struct Fixture {
         let application: Application<RouterResponder<BasicRequestContext>>
     }
+
+    /// swift-metrics bootstraps once per process: every test shares this registry.
+    static let metricsRegistry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
 
     static func redisURL() throws -> RedisURL {
         guard let text = ProcessInfo.processInfo.environment["TESSERA_REDIS_URL"] else {
@@ -32,6 +41,7 @@ import TesseraStream
 
     /// Two products and one user with known events, served by a fresh API.
     func withAPI(maxEntities: Int = 1_000, maxBody: Int = 1_048_576, redisURL: RedisURL? = nil, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        _ = Self.metricsRegistry  // before any handle is made, or it binds to the no-op backend
         let catalog = try Self.catalog()
         let keyspace = RedisKeyspace(prefix: "t\(UUID().uuidString.prefix(8).lowercased())")
         var logger = Logger(label: "test")
@@ -61,6 +71,7 @@ import TesseraStream
             catalog: catalog, keyspace: keyspace, store: vectors,
             limits: .init(maxBodyBytes: maxBody, maxEntitiesPerRequest: maxEntities),
             readinessChecks: { [.init(name: "redis", ok: await vectors.ping(), detail: "")] },
+            metricsText: { Self.metricsRegistry.emitToBuffer() },
             clock: { [now] in now })
         let app = Application(router: api.router(), logger: logger)
         do {
@@ -166,6 +177,25 @@ import TesseraStream
             try await client.execute(uri: "/healthz", method: .get, headers: [HTTPField.Name("traceparent")!: "00-zz-00-01"]) { response in
                 #expect(response.headers[HTTPField.Name("traceparent")!] == nil)
             }
+        }
+    }
+
+    @Test func metricsCountLookupsAndErrors() async throws {
+        try await withAPI { client in
+            func sample(_ series: String) async throws -> Double {
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    let line = String(buffer: response.body).split(separator: "\n").first { $0.hasPrefix(series + " ") }
+                    return line.flatMap { Double($0.split(separator: " ").last!) } ?? 0
+                }
+            }
+            let okSeries = #"tessera_http_requests_total{endpoint="/get-online-features",status="200"}"#
+            let errorSeries = #"tessera_http_errors_total{endpoint="/get-online-features",code="unknown_view"}"#
+            let (okBefore, errorsBefore) = (try await sample(okSeries), try await sample(errorSeries))
+            _ = try await post(client, #"{"features": ["product_stats:views_24h"], "entities": {"product_id": ["p-1", "42"]}}"#)
+            _ = try await post(client, #"{"features": ["nope:views_24h"], "entities": {"product_id": ["p-1"]}}"#)
+            #expect(try await sample(okSeries) >= okBefore + 1)
+            #expect(try await sample(errorSeries) >= errorsBefore + 1)
+            #expect(try await sample("tessera_lookup_entities_count") >= 1)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Metrics
 import TesseraCore
 
 /// The HTTP API: Feast-compatible lookup, the feature catalogue, health and readiness.
@@ -31,28 +32,42 @@ public struct LookupAPI: Sendable {
     let lookup: FeatureLookup
     let limits: Limits
     let readinessChecks: @Sendable () async -> [ReadinessCheck]
+    /// The Prometheus text exposition, when metrics are on.
+    let metricsText: (@Sendable () -> [UInt8])?
     let clock: @Sendable () -> Int64
+    private let entitiesPerRequest = Recorder(label: "tessera_lookup_entities", aggregate: true)
 
     public init(
         catalog: FeatureCatalog, keyspace: RedisKeyspace, store: VectorStore, limits: Limits,
         readinessChecks: @escaping @Sendable () async -> [ReadinessCheck],
+        metricsText: (@Sendable () -> [UInt8])? = nil,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }
     ) {
         self.catalog = catalog
         self.lookup = FeatureLookup(keyspace: keyspace, store: store)
         self.limits = limits
         self.readinessChecks = readinessChecks
+        self.metricsText = metricsText
         self.clock = clock
     }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        let paths = ["/get-online-features", "/v1/features", "/healthz", "/readyz", "/metrics"]
+        router.middlewares.add(RequestMetricsMiddleware(knownPaths: Set(paths)))
         router.middlewares.add(TraceContextMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         router.post("get-online-features") { request, context in try await getOnlineFeatures(request, context) }
         router.get("v1/features") { _, _ in json(CatalogueDocument.bytes(catalog)) }
         router.get("healthz") { _, _ in json(Array(#"{"status":"ok"}"#.utf8)) }
         router.get("readyz") { _, _ in try await readyz() }
+        if let metricsText {
+            router.get("metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: metricsText())))
+            }
+        }
         return router
     }
 
@@ -74,6 +89,7 @@ public struct LookupAPI: Sendable {
             throw APIError.badRequest("bad_json", "the body is not valid JSON")
         }
         let plan = try LookupPlan(request: parsed, catalog: catalog, maxRows: limits.maxEntitiesPerRequest)
+        entitiesPerRequest.record(plan.rowCount)
         let bytes: [UInt8]
         do {
             bytes = try await lookup.respond(to: plan, nowMs: clock())

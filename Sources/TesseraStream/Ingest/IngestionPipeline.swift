@@ -29,6 +29,7 @@ public final class IngestionPipeline {
     private let clock: @Sendable () -> Int64
     private let status: IngestionStatus
     private let logger: Logger
+    private var metrics = IngestionMetrics()
 
     public init(
         consumer: KafkaConsumer, deadLetters: KafkaProducer, store: OnlineStore, catalog: FeatureCatalog,
@@ -87,7 +88,14 @@ public final class IngestionPipeline {
             pending = batch
         }
         if !batch.applied, let events = batch.events, !events.isEmpty {
-            batch.report.ignoredTooOld = try apply(events, nowMs: batch.nowMs)
+            let started = ContinuousClock.now
+            do {
+                batch.report.ignoredTooOld = try apply(events, nowMs: batch.nowMs)
+            } catch {
+                metrics.recordRedisError()
+                throw error
+            }
+            metrics.recordApply(ContinuousClock.now - started)
             batch.report.applied = events.count - batch.report.ignoredTooOld
         }
         batch.applied = true
@@ -102,8 +110,21 @@ public final class IngestionPipeline {
         // the fences keep exact.
         pending = nil
         try consumer.commit(nextOffsets)
+        recordMetrics(batch, nextOffsets: nextOffsets)
         status.recordBatch(applied: batch.report.applied, deadLettered: batch.report.deadLettered, ignored: batch.report.ignoredTooOld)
         return batch.report
+    }
+
+    private func recordMetrics(_ batch: PendingBatch, nextOffsets: [TopicPartition: Int64]) {
+        metrics.recordBatch(messages: batch.messages.count)
+        var newest: [Int32: Int64] = [:]
+        for sourced in batch.events ?? [] {
+            newest[sourced.partition] = max(newest[sourced.partition] ?? .min, sourced.event.timestampMs)
+        }
+        for (partition, time) in newest { metrics.recordFreshness(partition: partition, newestEventMs: time, nowMs: clock()) }
+        for (partition, next) in nextOffsets {
+            if let high = consumer.highWatermark(partition) { metrics.recordLag(partition, highWatermark: high, nextOffset: next) }
+        }
     }
 
     /// Splits valid events from rejects and dead-letters the rejects, flushed before
@@ -121,6 +142,7 @@ public final class IngestionPipeline {
                     topic: settings.deadLetterTopic, key: message.key, value: message.value,
                     headers: DeadLetterHeaders.make(for: message, rejection: rejection))
                 deadLettered += 1
+                metrics.recordDeadLetter(rejection.reason)
                 logger.debug("dead-lettered event", metadata: [
                     "reason": "\(rejection.reason.rawValue)", "partition": "\(message.partition)", "offset": "\(message.offset)",
                 ])
@@ -155,8 +177,15 @@ public final class IngestionPipeline {
             logger.info("re-applying the unapplied tail of \(retries.map(\.deltas.count).reduce(0, +)) entities after a replay")
             _ = try store.apply(retries, nowMs: nowMs)
         }
-        return events.count { sourced in
-            folders.allSatisfy { $0.view.entity.key(of: sourced.event) == nil || $0.isTooOld(sourced.event, nowMs: nowMs) }
+        var ignored = 0
+        for sourced in events {
+            if folders.allSatisfy({ $0.view.entity.key(of: sourced.event) == nil || $0.isTooOld(sourced.event, nowMs: nowMs) }) {
+                ignored += 1
+                metrics.recordIgnored(sourced.event.type)
+            } else {
+                metrics.recordApplied(sourced.event.type)
+            }
         }
+        return ignored
     }
 }

@@ -20,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
         let files = try ConfigFiles.load(configDir: options.configDir)
         let config = files.service
         let logger = LogSetup.logger("serve", level: config.logLevel)
+        let metrics = MetricsSetup.prometheus()
 
         let redisURL: RedisURL
         do { redisURL = try RedisURL(parsing: config.redis.url) } catch {
@@ -42,7 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
                     .init(name: "redis", ok: redisUp, detail: redisUp ? "answers PING" : "no answer from \(redisURL)"),
                     .init(name: "kafka", ok: partitions > 0, detail: "\(partitions) partitions assigned"),
                 ]
-            })
+            },
+            metricsText: { metrics.emitToBuffer() })
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "tessera"),
