@@ -35,6 +35,8 @@ public struct ServiceConfig: Sendable {
     public var rollerIntervalMs: Int64
     public var api: API
     public var logLevel: String
+    /// How long a graceful shutdown may take before the process exits anyway.
+    public var shutdownTimeoutMs: Int64
 }
 
 extension ServiceConfig {
@@ -47,7 +49,7 @@ extension ServiceConfig {
 
     public static func load(yaml: String, file: String, environment: [String: String]) throws -> ServiceConfig {
         let root = try ConfigNode.parse(yaml: yaml, file: file)
-        try root.requireKeys(in: ["kafka", "redis", "postgres", "ingest", "roller", "api", "log"])
+        try root.requireKeys(in: ["kafka", "redis", "postgres", "ingest", "roller", "api", "log", "shutdown_timeout"])
         func override(_ key: String) -> String? {
             guard let variable = environmentOverrides.first(where: { $0.key == key })?.variable,
                   let value = environment[variable], !value.isEmpty else { return nil }
@@ -110,7 +112,8 @@ extension ServiceConfig {
 
         return ServiceConfig(
             kafka: kafka, redis: redis, postgresURL: postgresURL, ingest: ingest,
-            rollerIntervalMs: rollerIntervalMs, api: api, logLevel: logLevel)
+            rollerIntervalMs: rollerIntervalMs, api: api, logLevel: logLevel,
+            shutdownTimeoutMs: try root.optional("shutdown_timeout")?.durationMs() ?? 30_000)
     }
 
     private static func parseListen(_ text: String) -> (String, Int)? {

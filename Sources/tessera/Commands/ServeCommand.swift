@@ -27,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw StartupError(message: "config error: redis.url: \(error)")
         }
         let status = IngestionStatus()
+        let gate = ShutdownGate()
         let stream = StreamService(config: config, catalog: files.catalog, status: status, logger: logger)
 
         // hiredis blocks: lookups borrow pooled connections on threads of their own.
@@ -40,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let redisUp = await vectors.ping()
                 let partitions = status.assignedPartitions
                 return [
+                    .init(name: "shutdown", ok: !gate.isShuttingDown, detail: gate.isShuttingDown ? "shutting down" : "running"),
                     .init(name: "redis", ok: redisUp, detail: redisUp ? "answers PING" : "no answer from \(redisURL)"),
                     .init(name: "kafka", ok: partitions > 0, detail: "\(partitions) partitions assigned"),
                 ]
@@ -54,8 +56,12 @@ struct ServeCommand: AsyncParsableCommand {
             "api": "\(config.api.host):\(config.api.port)", "redis": "\(redisURL)", "kafka": "\(config.kafka.brokers)",
             "views": "\(files.catalog.streamViews.map(\.name).joined(separator: ","))",
         ])
-        let group = ServiceGroup(services: [app, stream], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Stopped in reverse order: the gate turns /readyz to 503 first, then ingestion
+        // finishes and commits its batch, then the API drains in-flight lookups.
+        let group = ServiceGroup(services: [app, stream, gate], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let watchdog = ShutdownWatchdog.start(timeoutMs: config.shutdownTimeoutMs, logger: logger)
         try await group.run()
+        watchdog.cancel()
         try await lookupThreads.shutdownGracefully()
     }
 }
