@@ -17,11 +17,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; only the I/O modules import them.
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Events, config, tiles, windows, aggregations, vector codec: no I/O.
         .target(name: "TesseraCore", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -29,6 +31,8 @@ let package = Package(
         .target(name: "TesseraKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // The only code that touches hiredis.
         .target(name: "TesseraRedis", dependencies: ["CHiredis"]),
+        // The only code that touches libpq.
+        .target(name: "TesseraPostgres", dependencies: ["CLibPQ", .product(name: "Crypto", package: "swift-crypto")]),
         // Ingestion pipeline and window roller.
         .target(name: "TesseraStream", dependencies: [
             "TesseraCore", "TesseraKafka", "TesseraRedis",
@@ -44,10 +48,11 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The CLI: wiring only.
         .executableTarget(name: "tessera", dependencies: [
-            "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraStream", "TesseraServe",
+            "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraStream", "TesseraServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -60,6 +65,7 @@ let package = Package(
         .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"]),
         .testTarget(name: "TesseraKafkaTests", dependencies: ["TesseraKafka"]),
         .testTarget(name: "TesseraRedisTests", dependencies: ["TesseraRedis"]),
+        .testTarget(name: "TesseraPostgresTests", dependencies: ["TesseraPostgres"]),
         .testTarget(name: "TesseraStreamTests", dependencies: ["TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis"]),
         .testTarget(name: "TesseraServeTests", dependencies: [
             "TesseraServe", "TesseraCore", "TesseraRedis", "TesseraStream", "TesseraKafka",

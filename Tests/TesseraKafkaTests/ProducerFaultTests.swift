@@ -93,7 +93,7 @@ import TesseraKafka
         let cluster = try TestCluster(partitions: 1)
         let observed = try await onOwnThread {
             let producer = try cluster.producer(settings: ["queue.buffering.max.messages": "5", "reconnect.backoff.max.ms": "200"],
-                                                enqueueTimeout: .milliseconds(500))
+                                                enqueueTimeout: .seconds(2))
             // Far more records than the queue holds: send waits for deliveries to make room.
             for index in 0..<200 {
                 try producer.send(topic: cluster.topic, key: nil, value: bytes("\(index)"))
@@ -114,8 +114,10 @@ import TesseraKafka
                             deliveryFailures: producer.deliveryFailures)
         }
         #expect(observed.sendIntoFullQueue?.name == "_QUEUE_FULL")
-        #expect(observed.sendIntoFullQueueTook >= .milliseconds(450))
-        #expect(observed.sendIntoFullQueueTook < .seconds(3))
+        // It waited for room (not failing at once), and gave up rather than hanging; the
+        // upper bound is loose because a loaded 2-core machine stretches everything.
+        #expect(observed.sendIntoFullQueueTook >= .milliseconds(1_900))
+        #expect(observed.sendIntoFullQueueTook < .seconds(15))
         #expect(observed.deliveryFailures == 0)
     }
 

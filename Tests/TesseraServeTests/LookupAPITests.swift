@@ -40,7 +40,9 @@ import TesseraStream
     }
 
     /// Two products and one user with known events, served by a fresh API.
-    func withAPI(maxEntities: Int = 1_000, maxBody: Int = 1_048_576, redisURL: RedisURL? = nil, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func withAPI(
+        maxEntities: Int = 1_000, maxBody: Int = 1_048_576, redisURL: RedisURL? = nil, keys: APIKeyStore? = nil,
+        ratePerSecond: Double? = nil, burst: Int = 100, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         _ = Self.metricsRegistry  // before any handle is made, or it binds to the no-op backend
         let catalog = try Self.catalog()
         let keyspace = RedisKeyspace(prefix: "t\(UUID().uuidString.prefix(8).lowercased())")
@@ -69,7 +71,8 @@ import TesseraStream
         let vectors = VectorStore(pool: RedisConnectionPool(url: try redisURL ?? Self.redisURL(), timeoutMs: 500), threads: threads)
         let api = LookupAPI(
             catalog: catalog, keyspace: keyspace, store: vectors,
-            limits: .init(maxBodyBytes: maxBody, maxEntitiesPerRequest: maxEntities),
+            limits: .init(maxBodyBytes: maxBody, maxEntitiesPerRequest: maxEntities, ratePerSecond: ratePerSecond, burst: burst),
+            keys: keys,
             readinessChecks: { [.init(name: "redis", ok: await vectors.ping(), detail: "")] },
             metricsText: { Self.metricsRegistry.emitToBuffer() },
             clock: { [now] in now })
@@ -197,6 +200,55 @@ import TesseraStream
             #expect(try await sample(errorSeries) >= errorsBefore + 1)
             #expect(try await sample("tessera_lookup_entities_count") >= 1)
         }
+    }
+
+    @Test func apiKeysGuardEveryRouteButProbes() async throws {
+        let lookupKey = APIKeyStore.newKey(scope: .lookup, name: "ranker", created: "2026-11-21T00:00:00Z")
+        let adminKey = APIKeyStore.newKey(scope: .admin, name: "ops", created: "2026-11-21T00:00:00Z")
+        let store = try APIKeyStore(fileContents: "# keys\n\(lookupKey.line)\n\(adminKey.line)\n", file: "api-keys")
+        #expect(!lookupKey.line.contains(lookupKey.key))  // only the hash is stored
+        try await withAPI(keys: store) { client in
+            let body = ByteBuffer(string: #"{"features": ["product_stats:views_24h"], "entities": {"product_id": ["p-1"]}}"#)
+            func status(_ uri: String, _ method: HTTPRequest.Method = .get, key: String?) async throws -> (Int, String) {
+                let headers: HTTPFields = key.map { [.authorization: "Bearer \($0)"] } ?? [:]
+                return try await client.execute(uri: uri, method: method, headers: headers, body: method == .post ? body : nil) {
+                    ($0.status.code, String(buffer: $0.body))
+                }
+            }
+            #expect(try await status("/get-online-features", .post, key: nil).0 == 401)
+            #expect(try await status("/get-online-features", .post, key: "tsk_wrong").1.contains(#""code":"unauthorized""#))
+            #expect(try await status("/get-online-features", .post, key: lookupKey.key).0 == 200)
+            #expect(try await status("/v1/features", key: lookupKey.key).0 == 200)
+            let forbidden = try await status("/metrics", key: lookupKey.key)
+            #expect(forbidden.0 == 403 && forbidden.1.contains(#""code":"forbidden""#))
+            #expect(try await status("/metrics", key: adminKey.key).0 == 200)
+            #expect(try await status("/healthz", key: nil).0 == 200)
+            #expect(try await status("/readyz", key: nil).0 == 200)
+        }
+    }
+
+    @Test func aKeyOverItsRateLimitGets429WithRetryAfter() async throws {
+        // One token per 100 s: the test never runs long enough for a refill.
+        try await withAPI(ratePerSecond: 0.01, burst: 3) { client in
+            var codes: [Int] = []
+            var retryAfter: String?
+            for _ in 0..<5 {
+                try await client.execute(uri: "/v1/features", method: .get) { response in
+                    codes.append(response.status.code)
+                    if response.status == .tooManyRequests {
+                        retryAfter = response.headers[.retryAfter]
+                        #expect(String(buffer: response.body).contains(#""code":"rate_limited""#))
+                    }
+                }
+            }
+            #expect(codes == [200, 200, 200, 429, 429])
+            #expect(retryAfter.flatMap(Int.init).map { (90...100).contains($0) } == true, "Retry-After \(retryAfter ?? "missing")")
+        }
+    }
+
+    @Test func keyFilesRejectMalformedLines() {
+        #expect(throws: APIKeyFileError.self) { try APIKeyStore(fileContents: "abc lookup x y\n", file: "api-keys") }
+        #expect(throws: APIKeyFileError.self) { try APIKeyStore(fileContents: String(repeating: "a", count: 64) + " root x y\n", file: "api-keys") }
     }
 
     @Test func catalogueHealthAndUnknownRoutes() async throws {

@@ -26,6 +26,15 @@ public struct ServiceConfig: Sendable {
         public var port: Int
         public var maxBodyBytes: Int
         public var maxEntitiesPerRequest: Int
+        /// API keys required on every route but /healthz and /readyz.
+        public var authEnabled: Bool
+        /// Hashes of the API keys; relative paths are relative to the config folder.
+        public var keysFile: String
+        /// Per key; 0 turns rate limiting off.
+        public var rateLimitPerSecond: Double
+        public var rateLimitBurst: Int
+        /// Requests served at once before new ones get 503.
+        public var maxInFlight: Int
     }
 
     public var kafka: Kafka
@@ -44,7 +53,7 @@ extension ServiceConfig {
     public static let environmentOverrides: [(variable: String, key: String)] = [
         ("TESSERA_KAFKA_BROKERS", "kafka.brokers"), ("TESSERA_TOPIC", "kafka.topic"),
         ("TESSERA_REDIS_URL", "redis.url"), ("TESSERA_POSTGRES_URL", "postgres.url"),
-        ("TESSERA_API_LISTEN", "api.listen"),
+        ("TESSERA_API_LISTEN", "api.listen"), ("TESSERA_API_AUTH", "api.auth"),
     ]
 
     public static func load(yaml: String, file: String, environment: [String: String]) throws -> ServiceConfig {
@@ -90,16 +99,29 @@ extension ServiceConfig {
         let rollerIntervalMs = try rollerNode?.optional("interval")?.durationMs() ?? 1_000
 
         let apiNode = try root.optional("api")
-        try apiNode?.requireKeys(in: ["listen", "max_body_bytes", "max_entities_per_request"])
+        try apiNode?.requireKeys(in: [
+            "listen", "max_body_bytes", "max_entities_per_request", "auth", "keys_file", "rate_limit", "max_in_flight",
+        ])
         let listenText = try override("api.listen") ?? apiNode?.optional("listen")?.string() ?? "127.0.0.1:8080"
         guard let (host, port) = parseListen(listenText) else {
             let key = override("api.listen") != nil ? "api.listen (from TESSERA_API_LISTEN)" : "api.listen"
             throw ConfigError(file: file, key: key, problem: "'\(listenText)' is not host:port")
         }
+        let authText = try override("api.auth") ?? apiNode?.optional("auth")?.string() ?? "on"
+        guard authText == "on" || authText == "off" else {
+            throw ConfigError(file: file, key: "api.auth", problem: "'\(authText)' must be on or off")
+        }
+        let rateNode = try apiNode?.optional("rate_limit")
+        try rateNode?.requireKeys(in: ["per_second", "burst"])
         let api = API(
             host: host, port: port,
             maxBodyBytes: try apiNode?.optional("max_body_bytes")?.positiveInt() ?? 1_048_576,
-            maxEntitiesPerRequest: try apiNode?.optional("max_entities_per_request")?.positiveInt() ?? 1_000)
+            maxEntitiesPerRequest: try apiNode?.optional("max_entities_per_request")?.positiveInt() ?? 1_000,
+            authEnabled: authText == "on",
+            keysFile: try apiNode?.optional("keys_file")?.string() ?? "api-keys",
+            rateLimitPerSecond: try rateNode?.optional("per_second")?.double() ?? 0,
+            rateLimitBurst: try rateNode?.optional("burst")?.positiveInt() ?? 100,
+            maxInFlight: try apiNode?.optional("max_in_flight")?.positiveInt() ?? 512)
 
         let logNode = try root.optional("log")
         try logNode?.requireKeys(in: ["level"])

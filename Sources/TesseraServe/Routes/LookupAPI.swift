@@ -8,10 +8,17 @@ public struct LookupAPI: Sendable {
     public struct Limits: Sendable {
         public var maxBodyBytes: Int
         public var maxEntitiesPerRequest: Int
+        /// nil: no rate limit.
+        public var ratePerSecond: Double?
+        public var burst: Int
+        public var maxInFlight: Int
 
-        public init(maxBodyBytes: Int, maxEntitiesPerRequest: Int) {
+        public init(maxBodyBytes: Int, maxEntitiesPerRequest: Int, ratePerSecond: Double? = nil, burst: Int = 100, maxInFlight: Int = 512) {
             self.maxBodyBytes = maxBodyBytes
             self.maxEntitiesPerRequest = maxEntitiesPerRequest
+            self.ratePerSecond = ratePerSecond
+            self.burst = burst
+            self.maxInFlight = maxInFlight
         }
     }
 
@@ -29,6 +36,8 @@ public struct LookupAPI: Sendable {
     }
 
     let catalog: FeatureCatalog
+    /// nil: authentication off.
+    let keys: APIKeyStore?
     let lookup: FeatureLookup
     let limits: Limits
     let readinessChecks: @Sendable () async -> [ReadinessCheck]
@@ -38,12 +47,13 @@ public struct LookupAPI: Sendable {
     private let entitiesPerRequest = Recorder(label: "tessera_lookup_entities", aggregate: true)
 
     public init(
-        catalog: FeatureCatalog, keyspace: RedisKeyspace, store: VectorStore, limits: Limits,
+        catalog: FeatureCatalog, keyspace: RedisKeyspace, store: VectorStore, limits: Limits, keys: APIKeyStore? = nil,
         readinessChecks: @escaping @Sendable () async -> [ReadinessCheck],
         metricsText: (@Sendable () -> [UInt8])? = nil,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }
     ) {
         self.catalog = catalog
+        self.keys = keys
         self.lookup = FeatureLookup(keyspace: keyspace, store: store)
         self.limits = limits
         self.readinessChecks = readinessChecks
@@ -56,6 +66,9 @@ public struct LookupAPI: Sendable {
         let paths = ["/get-online-features", "/v1/features", "/healthz", "/readyz", "/metrics"]
         router.middlewares.add(RequestMetricsMiddleware(knownPaths: Set(paths)))
         router.middlewares.add(TraceContextMiddleware())
+        router.middlewares.add(AccessMiddleware(
+            keys: keys, limiter: limits.ratePerSecond.map { RateLimiter(ratePerSecond: $0, burst: limits.burst) },
+            inFlight: InFlightLimit(maximum: limits.maxInFlight)))
         router.middlewares.add(JSONErrorMiddleware())
         router.post("get-online-features") { request, context in try await getOnlineFeatures(request, context) }
         router.get("v1/features") { _, _ in json(CatalogueDocument.bytes(catalog)) }

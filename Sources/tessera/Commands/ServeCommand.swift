@@ -26,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
         do { redisURL = try RedisURL(parsing: config.redis.url) } catch {
             throw StartupError(message: "config error: redis.url: \(error)")
         }
+        let keys = try config.api.authEnabled ? KeysCommand.loadStore(files.resolve(config.api.keysFile)) : nil
+        if keys == nil { logger.warning("API authentication is off (api.auth / TESSERA_API_AUTH)") }
         let status = IngestionStatus()
         let gate = ShutdownGate()
         let stream = StreamService(config: config, catalog: files.catalog, status: status, logger: logger)
@@ -36,7 +38,11 @@ struct ServeCommand: AsyncParsableCommand {
         let vectors = VectorStore(pool: RedisConnectionPool(url: redisURL, maxIdle: 8), threads: lookupThreads)
         let api = LookupAPI(
             catalog: files.catalog, keyspace: RedisKeyspace(prefix: config.redis.keyPrefix), store: vectors,
-            limits: .init(maxBodyBytes: config.api.maxBodyBytes, maxEntitiesPerRequest: config.api.maxEntitiesPerRequest),
+            limits: .init(
+                maxBodyBytes: config.api.maxBodyBytes, maxEntitiesPerRequest: config.api.maxEntitiesPerRequest,
+                ratePerSecond: config.api.rateLimitPerSecond > 0 ? config.api.rateLimitPerSecond : nil,
+                burst: config.api.rateLimitBurst, maxInFlight: config.api.maxInFlight),
+            keys: keys,
             readinessChecks: {
                 let redisUp = await vectors.ping()
                 let partitions = status.assignedPartitions

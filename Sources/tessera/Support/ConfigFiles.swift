@@ -6,8 +6,12 @@ import TesseraCore
 /// option, else `TESSERA_CONFIG_DIR`, else `./config`). A bad file stops the command
 /// with one line naming the file, the key and what is wrong.
 struct ConfigFiles {
+    var folder: String
     var service: ServiceConfig
     var catalog: FeatureCatalog
+
+    /// A path from the config, relative to the config folder unless absolute.
+    func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : "\(folder)/\(path)" }
 
     static func load(configDir: String?) throws -> ConfigFiles {
         let environment = ProcessInfo.processInfo.environment
@@ -16,6 +20,7 @@ struct ConfigFiles {
             let servicePath = "\(folder)/tessera.yaml"
             let featuresPath = "\(folder)/features.yaml"
             return ConfigFiles(
+                folder: folder,
                 service: try ServiceConfig.load(yaml: try read(servicePath), file: servicePath, environment: environment),
                 catalog: try FeatureCatalog.load(yaml: try read(featuresPath), file: featuresPath))
         } catch let error as ConfigError {

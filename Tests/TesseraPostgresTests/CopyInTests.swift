@@ -1,0 +1,63 @@
+import Testing
+import TesseraPostgres
+
+@Suite struct CopyInTests {
+    @Test func roundTripsAwkwardTextExactly() throws {
+        let connection = try TestDatabase.connect()
+        let table = TestDatabase.uniqueName("copy")
+        try connection.execute("create table \(table) (id integer primary key, body text, extra text)")
+        defer { _ = try? connection.execute("drop table \(table)") }
+
+        let values: [String?] = [
+            "tab\there", "new\nline", "carriage\rreturn", "crlf\r\n", "back\\slash", "\\N", "\\.", "\\", "",
+            nil, "Zürich 東京 🚀", "trailing tab\t", "\n", "a\\tb (not a tab)", "{\"json\": \"x\\ny\"}",
+        ]
+        let rows = values.enumerated().map { [String($0.offset), $0.element, $0.offset.isMultiple(of: 2) ? nil : "x"] }
+        let copied = try connection.copyIn("copy \(table) (id, body, extra) from stdin", rows: rows)
+        #expect(copied == values.count)
+
+        let back = try connection.execute("select id, body, extra from \(table) order by id").rows
+        #expect(back == rows)
+        let nulls = try connection.execute("select count(*) from \(table) where body is null").rows
+        #expect(nulls == [["1"]])
+    }
+
+    @Test func streamsManyRowsInChunks() throws {
+        let connection = try TestDatabase.connect()
+        let table = TestDatabase.uniqueName("copy_many")
+        try connection.execute("create table \(table) (id integer, body text)")
+        defer { _ = try? connection.execute("drop table \(table)") }
+
+        let rowCount = 20_000
+        let body = String(repeating: "x\ty\\z ", count: 10)
+        let copied = try connection.copyIn("copy \(table) from stdin", rows: (0..<rowCount).lazy.map { [String($0), body] })
+        #expect(copied == rowCount)
+        let summary = try connection.execute("select count(*), sum(id), count(distinct body), min(body) from \(table)").rows
+        #expect(summary == [[String(rowCount), String(rowCount * (rowCount - 1) / 2), "1", body]])
+    }
+
+    @Test func badValueFailsTheWholeCopyAndTheConnectionStaysUsable() throws {
+        let connection = try TestDatabase.connect()
+        let table = TestDatabase.uniqueName("copy_bad")
+        try connection.execute("create table \(table) (id integer)")
+        defer { _ = try? connection.execute("drop table \(table)") }
+
+        let error = try #require(throws: PostgresError.self) {
+            try connection.copyIn("copy \(table) from stdin", rows: [["1"], ["not a number"], ["3"]])
+        }
+        #expect(error.sqlState == "22P02")
+        #expect(!connection.isBroken)
+        #expect(try connection.execute("select count(*) from \(table)").rows == [["0"]])
+        #expect(try connection.copyIn("copy \(table) from stdin", rows: [["7"]]) == 1)
+    }
+
+    @Test func rejectsStatementsThatAreNotCopyFromStdin() throws {
+        let connection = try TestDatabase.connect()
+        #expect(throws: PostgresError.self) { try connection.copyIn("select 1", rows: [[String?]]()) }
+        let missing = try #require(throws: PostgresError.self) {
+            try connection.copyIn("copy \(TestDatabase.uniqueName("nope")) from stdin", rows: [["1"]])
+        }
+        #expect(missing.sqlState == "42P01")
+        #expect(try connection.execute("select 1").rows == [["1"]])
+    }
+}
