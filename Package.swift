@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TesseraPostgres", dependencies: ["CLibPQ", .product(name: "Crypto", package: "swift-crypto")]),
         // Ingestion pipeline and window roller.
         .target(name: "TesseraStream", dependencies: [
-            "TesseraCore", "TesseraKafka", "TesseraRedis",
+            "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "TesseraKafkaTests", dependencies: ["TesseraKafka"]),
         .testTarget(name: "TesseraRedisTests", dependencies: ["TesseraRedis"]),
         .testTarget(name: "TesseraPostgresTests", dependencies: ["TesseraPostgres"]),
-        .testTarget(name: "TesseraStreamTests", dependencies: ["TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis"]),
+        .testTarget(name: "TesseraStreamTests", dependencies: ["TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres"]),
         .testTarget(name: "TesseraServeTests", dependencies: [
             "TesseraServe", "TesseraCore", "TesseraRedis", "TesseraStream", "TesseraKafka",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

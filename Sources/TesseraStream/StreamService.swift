@@ -4,11 +4,14 @@ import ServiceLifecycle
 import Synchronization
 import TesseraCore
 import TesseraKafka
+import TesseraPostgres
 import TesseraRedis
 
-/// Runs ingestion and the window roller on a dedicated thread (librdkafka and hiredis
-/// calls block), as a swift-service-lifecycle service: on graceful shutdown it finishes
-/// the current batch, commits, and leaves the consumer group.
+/// Runs the online path (ingestion into Redis and the window roller) and the offline
+/// path (the event log in PostgreSQL) as two consumer groups, each on a dedicated thread
+/// (librdkafka, hiredis and libpq calls block), so a PostgreSQL outage never stalls
+/// online freshness and a Redis outage never stalls the event log. On graceful shutdown
+/// each finishes its current batch, commits, and leaves its group.
 public struct StreamService: Service {
     private let config: ServiceConfig
     private let catalog: FeatureCatalog
@@ -32,28 +35,25 @@ public struct StreamService: Service {
     public func run() async throws {
         let stop = StopSignal()
         try await withGracefulShutdownHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                let thread = Thread { [self] in
-                    do {
-                        try runLoop(stop: stop)
-                        continuation.resume()
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await onThread("tessera-online") { try runOnline(stop: stop) } }
+                if !config.postgresURL.isEmpty {
+                    group.addTask { try await onThread("tessera-offline") { try runOffline(stop: stop) } }
                 }
-                thread.name = "tessera-ingest"
-                thread.start()
+                // One path failing for good (e.g. a bad broker address) stops the daemon.
+                for try await _ in group {}
             }
         } onGracefulShutdown: {
             stop.raise()
         }
     }
 
-    private func runLoop(stop: StopSignal) throws {
+    private func runOnline(stop: StopSignal) throws {
         let consumer = try KafkaConsumer(
             brokers: config.kafka.brokers, groupID: config.kafka.consumerGroup, topics: [config.kafka.topic],
             settings: config.kafka.settings, logger: logger)
-        let deadLetters = try KafkaProducer(brokers: config.kafka.brokers, settings: KafkaSettings.forProducer(config.kafka.settings), logger: logger)
+        let deadLetters = try KafkaProducer(
+            brokers: config.kafka.brokers, settings: KafkaSettings.forProducer(config.kafka.settings), logger: logger)
         defer {
             consumer.close()
             deadLetters.close()
@@ -66,58 +66,97 @@ public struct StreamService: Service {
             consumer: consumer, deadLetters: deadLetters, store: store, catalog: catalog,
             settings: .init(
                 deadLetterTopic: config.kafka.deadLetterTopic, batchMaxEvents: config.ingest.batchMaxEvents,
-                batchMaxWaitMs: config.ingest.batchMaxWaitMs,
-                decoder: EventDecoder(maxBytes: config.ingest.maxEventBytes, futureToleranceMs: config.ingest.futureToleranceMs)),
+                batchMaxWaitMs: config.ingest.batchMaxWaitMs, decoder: decoder),
             clock: clock, status: status, logger: logger)
         let roller = WindowRoller(store: store, catalog: catalog, logger: logger)
 
-        logger.info("ingestion started", metadata: ["topic": "\(config.kafka.topic)", "group": "\(config.kafka.consumerGroup)"])
-        var backoff = RetryBackoff()
+        logger.info("online ingestion started", metadata: ["topic": "\(config.kafka.topic)", "group": "\(config.kafka.consumerGroup)"])
         var nextRollMs: Int64 = 0
-        // Stop only between batches, and not while a polled batch is uncommitted unless
-        // it keeps failing (then the next owner replays it; the fences keep that exact).
-        while !stop.isRaised || (pipeline.hasPendingBatch && backoff.attempts < 3) {
-            do {
-                let report = try pipeline.processBatch()
-                if report.messages > 0 {
-                    logger.debug("batch committed", metadata: [
-                        "messages": "\(report.messages)", "applied": "\(report.applied)", "dead_lettered": "\(report.deadLettered)",
-                    ])
-                }
-                let now = clock()
-                if now >= nextRollMs {
-                    try roller.tick(nowMs: now)
-                    nextRollMs = now + config.rollerIntervalMs
-                }
-                backoff.reset()
-            } catch {
-                let delay = backoff.next()
-                logger.error("ingestion step failed; retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay)"])
-                Thread.sleep(forTimeInterval: Double(delay) / 1_000)
+        RetryLoop(path: "online", logger: logger).run(stop: stop, hasPendingWork: { pipeline.hasPendingBatch }) {
+            let report = try pipeline.processBatch()
+            if report.messages > 0 {
+                logger.debug("batch committed", metadata: [
+                    "messages": "\(report.messages)", "applied": "\(report.applied)", "dead_lettered": "\(report.deadLettered)",
+                ])
+            }
+            let now = clock()
+            if now >= nextRollMs {
+                try roller.tick(nowMs: now)
+                nextRollMs = now + config.rollerIntervalMs
             }
         }
-        logger.info("ingestion stopped", metadata: ["applied": "\(status.appliedEvents)"])
+        logger.info("online ingestion stopped", metadata: ["applied": "\(status.appliedEvents)"])
+    }
+
+    private func runOffline(stop: StopSignal) throws {
+        let group = config.kafka.offlineConsumerGroup
+        let consumer = try KafkaConsumer(
+            brokers: config.kafka.brokers, groupID: group, topics: [config.kafka.topic], settings: config.kafka.settings, logger: logger)
+        defer { consumer.close() }
+        let writer = EventLogWriter(
+            consumer: consumer, database: OfflineDatabase(url: config.postgresURL),
+            settings: .init(
+                topic: config.kafka.topic, consumerGroup: group, batchMaxEvents: config.ingest.offlineBatchMaxEvents,
+                batchMaxWaitMs: config.ingest.batchMaxWaitMs, decoder: decoder),
+            clock: clock, status: status, logger: logger)
+
+        logger.info("event log started", metadata: ["topic": "\(config.kafka.topic)", "group": "\(group)"])
+        RetryLoop(path: "offline", logger: logger).run(stop: stop, hasPendingWork: { writer.hasPendingBatch }) {
+            try writer.processBatch()
+        }
+        logger.info("event log stopped", metadata: ["logged": "\(status.loggedEvents)"])
+    }
+
+    private var decoder: EventDecoder {
+        EventDecoder(maxBytes: config.ingest.maxEventBytes, futureToleranceMs: config.ingest.futureToleranceMs)
+    }
+
+    /// Runs blocking work on a thread of its own and awaits it.
+    private func onThread(_ name: String, _ work: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let thread = Thread {
+                do {
+                    try work()
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = name
+            thread.start()
+        }
     }
 }
 
-/// A flag the shutdown handler raises and the ingestion thread reads between batches.
+/// Repeats one step until shutdown, retrying failures with capped exponential backoff
+/// and jitter. Stops only between batches, and not while a polled batch is uncommitted
+/// unless it keeps failing (then the next owner replays it, which stays exact).
+struct RetryLoop {
+    let path: String
+    let logger: Logger
+    var baseMs: Int64 = 50
+    var capMs: Int64 = 5_000
+
+    func run(stop: StopSignal, hasPendingWork: () -> Bool, step: () throws -> Void) {
+        var failures = 0
+        while !stop.isRaised || (hasPendingWork() && failures < 3) {
+            do {
+                try step()
+                failures = 0
+            } catch {
+                failures += 1
+                let ceiling = min(capMs, baseMs << min(failures, 16))
+                let delay = Int64.random(in: ceiling / 2...ceiling)
+                logger.error("\(path) step failed; retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay)"])
+                Thread.sleep(forTimeInterval: Double(delay) / 1_000)
+            }
+        }
+    }
+}
+
+/// A flag the shutdown handler raises and the worker threads read between batches.
 final class StopSignal: Sendable {
     private let raised = Atomic<Bool>(false)
     var isRaised: Bool { raised.load(ordering: .relaxed) }
     func raise() { raised.store(true, ordering: .relaxed) }
-}
-
-/// Exponential backoff with jitter, capped, for transient Redis and Kafka errors.
-struct RetryBackoff {
-    private(set) var attempts = 0
-    var baseMs: Int64 = 50
-    var capMs: Int64 = 5_000
-
-    mutating func next() -> Int64 {
-        attempts += 1
-        let ceiling = min(capMs, baseMs << min(attempts, 16))
-        return Int64.random(in: ceiling / 2...ceiling)
-    }
-
-    mutating func reset() { attempts = 0 }
 }

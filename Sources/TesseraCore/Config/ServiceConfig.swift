@@ -5,6 +5,8 @@ public struct ServiceConfig: Sendable {
         public var topic: String
         public var deadLetterTopic: String
         public var consumerGroup: String
+        /// The event log's group: separate, so each path keeps its own offsets.
+        public var offlineConsumerGroup: String
         /// librdkafka properties passed through as they are.
         public var settings: [String: String]
     }
@@ -16,6 +18,8 @@ public struct ServiceConfig: Sendable {
 
     public struct Ingest: Sendable {
         public var batchMaxEvents: Int
+        /// COPY batches can be larger than Redis batches: one transaction each.
+        public var offlineBatchMaxEvents: Int
         public var batchMaxWaitMs: Int64
         public var futureToleranceMs: Int64
         public var maxEventBytes: Int
@@ -66,13 +70,14 @@ extension ServiceConfig {
         }
 
         let kafkaNode = try root.required("kafka")
-        try kafkaNode.requireKeys(in: ["brokers", "topic", "dead_letter_topic", "consumer_group", "settings"])
+        try kafkaNode.requireKeys(in: ["brokers", "topic", "dead_letter_topic", "consumer_group", "offline_consumer_group", "settings"])
         let topic = try override("kafka.topic") ?? kafkaNode.optional("topic")?.string() ?? "clickstream"
         let kafka = Kafka(
             brokers: try override("kafka.brokers") ?? kafkaNode.required("brokers").string(),
             topic: topic,
             deadLetterTopic: try kafkaNode.optional("dead_letter_topic")?.string() ?? "\(topic).dlq",
             consumerGroup: try kafkaNode.optional("consumer_group")?.string() ?? "tessera-online",
+            offlineConsumerGroup: try kafkaNode.optional("offline_consumer_group")?.string() ?? "tessera-offline",
             settings: try kafkaNode.optional("settings")?.stringMap() ?? [:])
 
         let redisNode = try root.required("redis")
@@ -87,9 +92,12 @@ extension ServiceConfig {
         let postgresURL = try override("postgres.url") ?? postgresNode?.optional("url")?.string() ?? ""
 
         let ingestNode = try root.optional("ingest")
-        try ingestNode?.requireKeys(in: ["batch_max_events", "batch_max_wait", "future_tolerance", "max_event_bytes"])
+        try ingestNode?.requireKeys(in: [
+            "batch_max_events", "offline_batch_max_events", "batch_max_wait", "future_tolerance", "max_event_bytes",
+        ])
         let ingest = Ingest(
             batchMaxEvents: try ingestNode?.optional("batch_max_events")?.positiveInt() ?? 5_000,
+            offlineBatchMaxEvents: try ingestNode?.optional("offline_batch_max_events")?.positiveInt() ?? 20_000,
             batchMaxWaitMs: try ingestNode?.optional("batch_max_wait")?.durationMs() ?? 50,
             futureToleranceMs: try ingestNode?.optional("future_tolerance")?.durationMs() ?? 300_000,
             maxEventBytes: try ingestNode?.optional("max_event_bytes")?.positiveInt() ?? 65_536)

@@ -7,6 +7,7 @@ public final class IngestionStatus: Sendable {
     private let deadLettered = Atomic<Int>(0)
     private let ignored = Atomic<Int>(0)
     private let batches = Atomic<Int>(0)
+    private let logged = Atomic<Int>(0)
 
     public init() {}
 
@@ -16,6 +17,10 @@ public final class IngestionStatus: Sendable {
     /// Valid events too old for every window: kept offline only.
     public var ignoredEvents: Int { ignored.load(ordering: .relaxed) }
     public var committedBatches: Int { batches.load(ordering: .relaxed) }
+    /// Events written to the offline log.
+    public var loggedEvents: Int { logged.load(ordering: .relaxed) }
+
+    func recordLogged(_ count: Int) { logged.add(count, ordering: .relaxed) }
 
     func setAssignedPartitions(_ count: Int) { assigned.store(count, ordering: .relaxed) }
 

@@ -19,7 +19,7 @@ struct MigrateCommand: ParsableCommand {
         guard !url.isEmpty else {
             throw StartupError(message: "config error: postgres.url is not set (tessera.yaml or TESSERA_POSTGRES_URL)")
         }
-        let directory = migrationsDir ?? ProcessInfo.processInfo.environment["TESSERA_MIGRATIONS_DIR"] ?? "migrations"
+        let directory = ConfigFiles.migrationsDirectory(migrationsDir)
         // Failures that stop the command are reported as one line, like config errors.
         do {
             let migrator = try Migrator(directory: directory)

@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 import TesseraCore
+import TesseraPostgres
 import TesseraRedis
 import TesseraServe
 import TesseraStream
@@ -26,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
         do { redisURL = try RedisURL(parsing: config.redis.url) } catch {
             throw StartupError(message: "config error: redis.url: \(error)")
         }
+        if !config.postgresURL.isEmpty { try Self.requireSchemaUpToDate(config.postgresURL) }
         let keys = try config.api.authEnabled ? KeysCommand.loadStore(files.resolve(config.api.keysFile)) : nil
         if keys == nil { logger.warning("API authentication is off (api.auth / TESSERA_API_AUTH)") }
         let status = IngestionStatus()
@@ -69,5 +71,19 @@ struct ServeCommand: AsyncParsableCommand {
         try await group.run()
         watchdog.cancel()
         try await lookupThreads.shutdownGracefully()
+    }
+
+    /// The event log writes into tables the migrations create: refuse to start on a
+    /// database behind this build, naming the command that fixes it.
+    private static func requireSchemaUpToDate(_ url: String) throws {
+        do {
+            let connection = try PostgresConnection(url: url)
+            defer { connection.close() }
+            try Migrator(directory: ConfigFiles.migrationsDirectory(nil)).requireUpToDate(on: connection)
+        } catch let error as PostgresError {
+            throw StartupError(message: error.description)
+        } catch let error as MigrationError {
+            throw StartupError(message: error.description)
+        }
     }
 }

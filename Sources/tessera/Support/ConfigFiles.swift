@@ -28,6 +28,11 @@ struct ConfigFiles {
         }
     }
 
+    /// The migrations folder: the option, else `TESSERA_MIGRATIONS_DIR`, else `./migrations`.
+    static func migrationsDirectory(_ option: String?) -> String {
+        option ?? ProcessInfo.processInfo.environment["TESSERA_MIGRATIONS_DIR"] ?? "migrations"
+    }
+
     private static func read(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(file: path, key: "", problem: "cannot read the file (set --config-dir or TESSERA_CONFIG_DIR)")

@@ -1,0 +1,106 @@
+import Logging
+import TesseraCore
+import TesseraKafka
+import TesseraPostgres
+
+/// The offline path for one consumer: every valid event goes into `tessera.events` with
+/// COPY, and the consumer's next offsets into `tessera.consumer_offsets`, in one
+/// PostgreSQL transaction; Kafka offsets are committed only after it. Messages at or
+/// below an offset PostgreSQL already holds are skipped, so a replay after a crash
+/// between the two commits writes nothing twice. Runs on one thread; not thread-safe.
+public final class EventLogWriter {
+    public struct Settings: Sendable {
+        public var topic: String
+        public var consumerGroup: String
+        public var batchMaxEvents: Int
+        public var batchMaxWaitMs: Int64
+        public var decoder: EventDecoder
+
+        public init(topic: String, consumerGroup: String, batchMaxEvents: Int, batchMaxWaitMs: Int64, decoder: EventDecoder) {
+            self.topic = topic
+            self.consumerGroup = consumerGroup
+            self.batchMaxEvents = batchMaxEvents
+            self.batchMaxWaitMs = batchMaxWaitMs
+            self.decoder = decoder
+        }
+    }
+
+    private let consumer: KafkaConsumer
+    private let database: OfflineDatabase
+    private let settings: Settings
+    private let clock: @Sendable () -> Int64
+    private let status: IngestionStatus
+    private let logger: Logger
+    /// Next offset to write per partition, as PostgreSQL has it; reloaded on every assignment.
+    private var storedOffsets: [Int32: Int64] = [:]
+    private var needsOffsetReload = true
+    private var pending: [KafkaMessage]?
+
+    public init(
+        consumer: KafkaConsumer, database: OfflineDatabase, settings: Settings, clock: @escaping @Sendable () -> Int64,
+        status: IngestionStatus, logger: Logger
+    ) {
+        self.consumer = consumer
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+        self.status = status
+        self.logger = logger
+        consumer.onAssign = { [weak self] _ in self?.needsOffsetReload = true }
+    }
+
+    /// True while a batch failed part-way and waits for its retry.
+    public var hasPendingBatch: Bool { pending != nil }
+
+    /// Writes one batch: the pending one if an earlier attempt failed, else a newly polled
+    /// one. Returns how many events were written. Throws when PostgreSQL or the commit
+    /// fails; the batch is kept and retried (a failed transaction wrote nothing).
+    @discardableResult
+    public func processBatch() throws -> Int {
+        if pending == nil {
+            let messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
+            guard !messages.isEmpty else { return 0 }
+            pending = messages
+        }
+        guard let messages = pending else { return 0 }
+        if needsOffsetReload {
+            storedOffsets = try database.storedOffsets(group: settings.consumerGroup, topic: settings.topic)
+            needsOffsetReload = false
+        }
+
+        let nowMs = clock()
+        var rows: [LoggedEvent] = []
+        var nextOffsets: [Int32: Int64] = [:]
+        for message in messages where message.offset >= storedOffsets[message.partition, default: 0] {
+            nextOffsets[message.partition] = message.offset + 1
+            // Rejected events live on the dead-letter topic, which the online path writes.
+            if case .success(let event) = settings.decoder.decode(message.value, nowMs: nowMs) {
+                rows.append(LoggedEvent(event: event, payload: message.value, partition: message.partition, offset: message.offset))
+            }
+        }
+        if !nextOffsets.isEmpty {
+            try database.write(rows, nextOffsets: nextOffsets, group: settings.consumerGroup, topic: settings.topic)
+            storedOffsets.merge(nextOffsets) { _, new in new }
+        }
+
+        var commit: [TopicPartition: Int64] = [:]
+        for message in messages {
+            commit[TopicPartition(topic: message.topic, partition: message.partition)] = message.offset + 1
+        }
+        // PostgreSQL holds the truth now; a failed Kafka commit only means a replay that
+        // the stored offsets filter out.
+        pending = nil
+        try consumer.commit(commit)
+        status.recordLogged(rows.count)
+        return rows.count
+    }
+}
+
+/// One valid event as the offline log stores it.
+public struct LoggedEvent: Sendable {
+    public var event: ClickEvent
+    /// The original message bytes: unknown fields are kept offline.
+    public var payload: [UInt8]
+    public var partition: Int32
+    public var offset: Int64
+}

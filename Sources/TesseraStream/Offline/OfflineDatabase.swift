@@ -1,0 +1,81 @@
+import TesseraCore
+import TesseraPostgres
+
+/// The offline log's tables in PostgreSQL. Owns one connection, reconnecting after a
+/// failure; used from one thread.
+public final class OfflineDatabase {
+    private let url: String
+    private var connection: PostgresConnection?
+    /// Days whose partitions exist already, so most batches skip the DDL call.
+    private var knownDays = Set<Int64>()
+
+    public init(url: String) {
+        self.url = url
+    }
+
+    private func connected() throws -> PostgresConnection {
+        if let connection, !connection.isBroken { return connection }
+        connection = nil
+        knownDays.removeAll()
+        let fresh = try PostgresConnection(url: url)
+        connection = fresh
+        return fresh
+    }
+
+    /// Next offset per partition that the log already holds for this group and topic.
+    public func storedOffsets(group: String, topic: String) throws -> [Int32: Int64] {
+        let result = try connected().execute(
+            "select partition, next_offset from tessera.consumer_offsets where consumer_group = $1 and topic = $2", [group, topic])
+        var offsets: [Int32: Int64] = [:]
+        for row in result.rows {
+            if let partition = row[0].flatMap({ Int32($0) }), let next = row[1].flatMap({ Int64($0) }) { offsets[partition] = next }
+        }
+        return offsets
+    }
+
+    /// Appends the events and moves the group's offsets, atomically.
+    public func write(_ events: [LoggedEvent], nextOffsets: [Int32: Int64], group: String, topic: String) throws {
+        let connection = try connected()
+        try ensurePartitions(for: events, on: connection)
+        try connection.transaction {
+            if !events.isEmpty {
+                try connection.copyIn(
+                    """
+                    copy tessera.events (event_id, event_type, event_time, user_id, product_id, session_id, query, position,
+                                         price, quantity, payload, source_partition, source_offset) from stdin
+                    """,
+                    rows: events.lazy.map(Self.row))
+            }
+            for (partition, next) in nextOffsets {
+                try connection.execute(
+                    """
+                    insert into tessera.consumer_offsets (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
+                    on conflict (consumer_group, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()
+                    """,
+                    [group, topic, String(partition), String(next)])
+            }
+        }
+    }
+
+    private func ensurePartitions(for events: [LoggedEvent], on connection: PostgresConnection) throws {
+        let days = Set(events.map { TileMath.floorDiv($0.event.timestampMs, 86_400_000) }).subtracting(knownDays)
+        guard let first = days.min(), let last = days.max() else { return }
+        try connection.execute(
+            "select tessera.ensure_event_partitions($1::date, $2::date)",
+            [Self.dayText(first), Self.dayText(last)])
+        knownDays.formUnion(first...last)
+    }
+
+    private static func dayText(_ day: Int64) -> String {
+        String(RFC3339.string(epochMilliseconds: day * 86_400_000).prefix(10))
+    }
+
+    private static func row(_ logged: LoggedEvent) -> [String?] {
+        let event = logged.event
+        return [
+            event.eventID, event.type.rawValue, RFC3339.string(epochMilliseconds: event.timestampMs), event.userID, event.productID,
+            event.sessionID, event.query, event.position.map(String.init), event.price.map { String($0) }, String(event.quantity),
+            String(decoding: logged.payload, as: UTF8.self), String(logged.partition), String(logged.offset),
+        ]
+    }
+}
