@@ -47,9 +47,10 @@ public struct FeatureVector: Sendable, Equatable {
             for index in 0..<8 { bits |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
             return Double(bitPattern: bits)
         }
-        layoutFingerprint = UInt32(double(at: 5))
-        newestEventMs = Int64(double(at: 13))
-        computedAtMs = Int64(double(at: 21))
+        // Exact conversions: a corrupt vector must not trap the lookup path.
+        layoutFingerprint = UInt32(exactly: double(at: 5)) ?? 0
+        newestEventMs = Int64(exactly: double(at: 13)) ?? 0
+        computedAtMs = Int64(exactly: double(at: 21)) ?? 0
         values = (0..<count).map { double(at: FeatureVector.headerBytes + 8 * $0) }
     }
 }

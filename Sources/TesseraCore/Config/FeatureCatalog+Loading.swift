@@ -107,7 +107,12 @@ extension FeatureCatalog {
             })
         }
 
-        let windowMs = try node.optional("window")?.durationMs()
+        let windowNode = try node.optional("window")
+        let windowMs = try windowNode?.durationMs()
+        if let windowMs, let windowNode, windowMs < 60_000 || windowMs % 1_000 != 0 || windowMs > 400 * 86_400_000 {
+            // Tiles are W/24 long: shorter windows would mean tiles of a few milliseconds.
+            throw windowNode.error("must be whole seconds from 1m to 400d")
+        }
         if windowMs == nil && aggregation == .approxDistinct {
             throw node.error("approx_distinct needs a window")
         }
@@ -130,7 +135,8 @@ extension FeatureCatalog {
         let valueType: FeatureValueType =
             switch aggregation {
             case .count, .approxDistinct: .int64
-            case .sum, .min, .max, .last: field == .eventTime ? .timestampMs : .double
+            case .min, .max, .last: field == .eventTime ? .timestampMs : .double
+            case .sum: .double
             }
         var summary = field.map { "\(aggregation.rawValue)(\($0.rawValue))" } ?? aggregation.rawValue
         if let eventTypes { summary += " where event_type in [\(eventTypes.map(\.rawValue).sorted().joined(separator: ","))]" }

@@ -64,6 +64,10 @@ struct DecodedFields {
         guard let timestampMs else { throw missing(.timestamp) }
         guard let userID else { throw missing(.userID) }
         guard let productID else { throw missing(.productID) }
+        // Each is finite, but their product feeds revenue sums, which must stay finite too.
+        if let price, !(price * Double(quantity)).isFinite {
+            throw EventRejection(.invalidValue, "price × quantity is too large to sum")
+        }
         return ClickEvent(
             eventID: eventID, type: eventType, timestampMs: timestampMs, userID: userID, productID: productID,
             sessionID: sessionID, query: query, position: position, price: price, quantity: quantity)
@@ -91,6 +95,10 @@ struct DecodedFields {
             guard (1...Self.maxIdentifierBytes).contains(text.utf8.count) else {
                 throw EventRejection(
                     .invalidValue, "field '\(field.jsonName)' must be 1 to \(Self.maxIdentifierBytes) bytes")
+            }
+            // Control characters are never part of a real id, and U+001F joins composite entity keys.
+            guard !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+                throw EventRejection(.invalidValue, "field '\(field.jsonName)' must not contain control characters")
             }
             return text
         default:
@@ -145,6 +153,10 @@ struct DecodedFields {
             guard let query = reader.withUnescapedBytes(string, QueryNormalization.normalize(utf8:)) else { return nil }
             guard query.utf8.count <= Self.maxQueryBytes else {
                 throw EventRejection(.invalidValue, "field 'query' must be at most \(Self.maxQueryBytes) bytes")
+            }
+            // Whitespace controls are spaces by now; any other control character is not text.
+            guard !query.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+                throw EventRejection(.invalidValue, "field 'query' must not contain control characters")
             }
             return query
         default:

@@ -7,7 +7,7 @@ public enum Aggregation: String, Sendable, CaseIterable {
 /// field over the events that pass a filter, kept in tiles of one size (or, for
 /// features with no window, as a single lifetime value).
 public struct AggregationSlot: Sendable, Hashable {
-    /// Position in the view's slot list; names the slot's fields and keys in Redis.
+    /// Position in the view's slot list.
     public var id: Int
     public var aggregation: Aggregation
     /// nil for count.
@@ -18,6 +18,18 @@ public struct AggregationSlot: Sendable, Hashable {
     public var tileMs: Int64?
     /// The longest window any feature reads from this slot (0 for lifetime).
     public var longestWindowMs: Int64
+
+    /// Names the slot's fields and keys in Redis. Derived from what the slot aggregates,
+    /// not from its position, so editing features.yaml never makes one slot read
+    /// another's stored tiles; a changed definition starts from empty tiles instead.
+    public var storageName: String {
+        let types = eventTypes.map { $0.map(\.rawValue).sorted().joined(separator: ",") } ?? "*"
+        let definition = "\(aggregation.rawValue)|\(field?.rawValue ?? "")|\(types)|\(tileMs ?? 0)"
+        var hash: UInt32 = 2_166_136_261  // FNV-1a: stable across runs and builds.
+        for byte in definition.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }
 
     public func accepts(_ event: ClickEvent) -> Bool {
         eventTypes?.contains(event.type) ?? true

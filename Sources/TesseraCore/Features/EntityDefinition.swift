@@ -15,9 +15,22 @@ public struct EntityDefinition: Sendable, Hashable {
     }
 }
 
-/// The join-key values of one entity, in the entity's join-key order.
+/// The join-key values of one entity, in the entity's join-key order. Two keys are the
+/// same entity only when their bytes are: Swift's String equality treats canonically
+/// equivalent Unicode ("café" composed or decomposed) as equal, Redis does not.
 public struct EntityKey: Sendable, Hashable, CustomStringConvertible {
     public var values: [String]
+
+    public static func == (lhs: EntityKey, rhs: EntityKey) -> Bool {
+        lhs.values.count == rhs.values.count && zip(lhs.values, rhs.values).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for value in values {
+            hasher.combine(value.utf8.count)
+            for byte in value.utf8 { hasher.combine(byte) }
+        }
+    }
 
     public init(values: [String]) { self.values = values }
 

@@ -18,7 +18,7 @@ public struct RedisKeyspace: Sendable {
     public func vectorKey(view: String, entity: EntityKey) -> String { entityPrefix(view: view, entity: entity) + ":v" }
 
     /// One HyperLogLog per approx-distinct slot and tile.
-    public func distinctKey(view: String, entity: EntityKey, slot: Int, tile: Int64) -> String {
+    public func distinctKey(view: String, entity: EntityKey, slot: String, tile: Int64) -> String {
         entityPrefix(view: view, entity: entity) + ":h:\(slot):\(tile)"
     }
 
@@ -29,10 +29,11 @@ public struct RedisKeyspace: Sendable {
     public func rollerCursorKey(view: String) -> String { "\(prefix):roller:\(view)" }
 
     // Fields of the state hash; the apply script builds the same names.
-    public static func tileField(slot: Int, tile: Int64) -> String { "\(slot):\(tile)" }
+    /// `slot` is an `AggregationSlot.storageName`.
+    public static func tileField(slot: String, tile: Int64) -> String { "\(slot):\(tile)" }
     /// For `last`: the event time that goes with the value in `tileField`/`lifetimeField`.
     public static func timeField(of field: String) -> String { field + "t" }
-    public static func lifetimeField(slot: Int) -> String { "\(slot)" }
+    public static func lifetimeField(slot: String) -> String { slot }
     public static func fenceField(partition: Int32) -> String { "f:\(partition)" }
     public static let newestEventField = "e"
 }

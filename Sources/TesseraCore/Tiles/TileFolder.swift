@@ -94,9 +94,9 @@ public struct TileFolder: Sendable {
                     }
                     continue
                 }
-                field = RedisKeyspace.tileField(slot: slot.id, tile: tile)
+                field = RedisKeyspace.tileField(slot: slot.storageName, tile: tile)
             } else {
-                field = RedisKeyspace.lifetimeField(slot: slot.id)
+                field = RedisKeyspace.lifetimeField(slot: slot.storageName)
             }
 
             switch slot.aggregation {

@@ -82,7 +82,9 @@ struct FeatureLookup: Sendable {
                 } else {
                     statuses.append(.present)
                     switch valueType {
-                    case .int64, .timestampMs: json.integer(Int64(value))
+                    case .int64, .timestampMs:
+                        // Counts and times are whole and in range; anything else is written as it is.
+                        if let whole = Int64(exactly: value) { json.integer(whole) } else { json.number(value) }
                     case .double: json.number(value)
                     }
                 }

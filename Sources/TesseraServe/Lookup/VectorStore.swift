@@ -6,6 +6,7 @@ import TesseraRedis
 public struct VectorStore: Sendable {
     private let pool: RedisConnectionPool
     private let threads: NIOThreadPool
+    private let breaker = CircuitBreaker()
 
     public init(pool: RedisConnectionPool, threads: NIOThreadPool) {
         self.pool = pool
@@ -14,6 +15,10 @@ public struct VectorStore: Sendable {
 
     /// One MGET, one round trip; nil where a key has no value.
     func fetch(_ keys: [String]) async throws -> [[UInt8]?] {
+        try await breaker.run { try await mget(keys) }
+    }
+
+    private func mget(_ keys: [String]) async throws -> [[UInt8]?] {
         try await threads.runIfActive { [pool] in
             let reply = try pool.withConnection { try $0.send(["MGET"] + keys) }
             guard let items = reply.array, items.count == keys.count else {
@@ -28,7 +33,9 @@ public struct VectorStore: Sendable {
 
     /// True when Redis answers PING; for readiness.
     public func ping() async -> Bool {
-        (try? await threads.runIfActive { [pool] in
+        // While the breaker is open the answer is known; don't queue behind stuck lookups.
+        guard !breaker.isOpen else { return false }
+        return (try? await threads.runIfActive { [pool] in
             try pool.withConnection { try $0.send(["PING"]) }.string == "PONG"
         }) ?? false
     }

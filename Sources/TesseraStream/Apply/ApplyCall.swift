@@ -22,7 +22,7 @@ public struct ApplyCall: Sendable {
             let last = TileMath.tileIndex(timeMs: nowMs + script.futureToleranceMs, tileMs: tileMs)
             distinctKeyIndex[slot.id] = (first, last - first + 1, keys.count + 1)
             for tile in first...last {
-                keys.append(keyspace.distinctKey(view: view.name, entity: entity, slot: slot.id, tile: tile))
+                keys.append(keyspace.distinctKey(view: view.name, entity: entity, slot: slot.storageName, tile: tile))
             }
             ranges += [String(first), String(last - first + 1)]
         }

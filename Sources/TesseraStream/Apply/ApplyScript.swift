@@ -71,7 +71,7 @@ public struct ApplyScript: Sendable {
             redis.call('PEXPIRE', key, extra)
           end
         end
-        local function tiles(slot, tileMs, longestMs, suffix)
+        local function readTiles(slot, tileMs, longestMs, suffix)
           local first = math.floor((now - longestMs) / tileMs)
           local last = math.floor((now + \(futureToleranceMs)) / tileMs)
           local fields = {}
@@ -114,22 +114,18 @@ public struct ApplyScript: Sendable {
 
             """
         }
-        lua += "local trim = {}\n"
+        // Per-slot tiles live in tables, not locals: Lua allows 200 locals per function.
+        lua += "local first, tiles, times, trim = {}, {}, {}, {}\n"
         for slot in view.slots {
-            guard let tileMs = slot.tileMs else { continue }
-            switch slot.aggregation {
-            case .approxDistinct:
-                continue
-            case .last:
-                lua += "local first\(slot.id), tiles\(slot.id) = tiles(\(slot.id), \(tileMs), \(slot.longestWindowMs), '')\n"
-                lua += "local _, times\(slot.id) = tiles(\(slot.id), \(tileMs), \(slot.longestWindowMs), 't')\n"
-            default:
-                lua += "local first\(slot.id), tiles\(slot.id) = tiles(\(slot.id), \(tileMs), \(slot.longestWindowMs), '')\n"
+            guard let tileMs = slot.tileMs, slot.aggregation != .approxDistinct else { continue }
+            let name = slot.storageName
+            lua += "first[\(slot.id)], tiles[\(slot.id)] = readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), '')\n"
+            if slot.aggregation == .last {
+                lua += "times[\(slot.id)] = select(2, readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), 't'))\n"
             }
             // Tiles that just left the slot's longest window; only the roller trims, so applies stay lean.
-            let suffixes = slot.aggregation == .last ? ["", "t"] : [""]
-            for suffix in suffixes {
-                lua += "if partition == '' then for k = first\(slot.id) - 8, first\(slot.id) - 1 do trim[#trim + 1] = '\(slot.id):' .. k .. '\(suffix)' end end\n"
+            for suffix in slot.aggregation == .last ? ["", "t"] : [""] {
+                lua += "if partition == '' then for k = first[\(slot.id)] - 8, first[\(slot.id)] - 1 do trim[#trim + 1] = '\(name):' .. k .. '\(suffix)' end end\n"
             }
         }
         lua += "if #trim > 0 then redis.call('HDEL', state, unpack(trim)) end\n"
@@ -142,13 +138,13 @@ public struct ApplyScript: Sendable {
                 let tileMs = slot.tileMs!
                 switch slot.aggregation {
                 case .count, .sum:
-                    lua += "\(target) = fold(first\(slotID), tiles\(slotID), \(tileMs), \(windowMs), 0, add)\n"
+                    lua += "\(target) = fold(first[\(slotID)], tiles[\(slotID)], \(tileMs), \(windowMs), 0, add)\n"
                 case .min:
-                    lua += "\(target) = fold(first\(slotID), tiles\(slotID), \(tileMs), \(windowMs), NAN, least)\n"
+                    lua += "\(target) = fold(first[\(slotID)], tiles[\(slotID)], \(tileMs), \(windowMs), NAN, least)\n"
                 case .max:
-                    lua += "\(target) = fold(first\(slotID), tiles\(slotID), \(tileMs), \(windowMs), NAN, most)\n"
+                    lua += "\(target) = fold(first[\(slotID)], tiles[\(slotID)], \(tileMs), \(windowMs), NAN, most)\n"
                 case .last:
-                    lua += "\(target) = lastOf(first\(slotID), tiles\(slotID), times\(slotID), \(tileMs), \(windowMs))\n"
+                    lua += "\(target) = lastOf(first[\(slotID)], tiles[\(slotID)], times[\(slotID)], \(tileMs), \(windowMs))\n"
                 case .approxDistinct:
                     lua += """
                     do
@@ -165,9 +161,9 @@ public struct ApplyScript: Sendable {
                 let slot = view.slots[slotID]
                 switch slot.aggregation {
                 case .count, .sum:
-                    lua += "\(target) = tonumber(redis.call('HGET', state, '\(slotID)') or '0')\n"
+                    lua += "\(target) = tonumber(redis.call('HGET', state, '\(view.slots[slotID].storageName)') or '0')\n"
                 default:
-                    lua += "\(target) = number(redis.call('HGET', state, '\(slotID)'))\n"
+                    lua += "\(target) = number(redis.call('HGET', state, '\(view.slots[slotID].storageName)'))\n"
                 }
             case .ratio:
                 continue  // after every aggregate, which a ratio may name in any order

@@ -34,7 +34,9 @@ public final class WindowRoller {
     private func roll(_ view: StreamView, nowMs: Int64) throws -> Int {
         let cursorKey = store.keyspace.rollerCursorKey(view: view.name)
         let until = nowMs - graceMs
-        guard let cursor = try store.run([["GET", cursorKey]])[0].integer else {
+        let reply = try store.run([["GET", cursorKey]])[0]
+        if let message = reply.errorMessage { throw RedisError("reading the roller cursor: \(message)") }
+        guard let cursor = reply.integer else {
             // First run against this Redis: nothing can have been filed before now.
             _ = try store.run([["SET", cursorKey, String(until)]])
             return 0
@@ -71,14 +73,17 @@ public final class WindowRoller {
         return keys.count
     }
 
-    /// Every multiple of a tile size in (after, upTo], ascending, at most `limit`.
+    /// The first `limit` multiples of any tile size in (after, upTo], ascending. Each size
+    /// contributes at most `limit`, so the merged prefix misses none below its last element.
     static func boundaries(after: Int64, upTo: Int64, tileSizes: Set<Int64>, limit: Int) -> [Int64] {
         var result = Set<Int64>()
         for tileMs in tileSizes {
             var boundary = (TileMath.floorDiv(after, tileMs) + 1) * tileMs
-            while boundary <= upTo && result.count < limit * tileSizes.count {
+            var taken = 0
+            while boundary <= upTo && taken < limit {
                 result.insert(boundary)
                 boundary += tileMs
+                taken += 1
             }
         }
         return Array(result.sorted().prefix(limit))

@@ -18,6 +18,17 @@ import Testing
         #expect(catalog.streamView(named: "query_product_stats")?.entity.joinKeys == [.query, .productID])
     }
 
+    @Test func slotStorageNamesFollowTheDefinitionNotThePosition() throws {
+        let base = "entities: {p: {join_keys: [product_id]}}\nstream_views: {v: {entity: p, features: {"
+        let one = try FeatureCatalog.load(yaml: base + "a: {aggregation: count, window: 1h}, b: {aggregation: sum, of: price, window: 1h}}}}", file: "f")
+        let two = try FeatureCatalog.load(yaml: base + "b: {aggregation: sum, of: price, window: 1h}, a: {aggregation: count, window: 1h}}}}", file: "f")
+        let sumOne = one.streamViews[0].slots.first { $0.aggregation == .sum }!
+        let sumTwo = two.streamViews[0].slots.first { $0.aggregation == .sum }!
+        #expect(sumOne.id != sumTwo.id)
+        #expect(sumOne.storageName == sumTwo.storageName)
+        #expect(Set(one.streamViews[0].slots.map(\.storageName)).count == 2)
+    }
+
     @Test func featuresReadingTheSameTilesShareASlot() throws {
         let view = try #require(try DefaultConfig.catalog().streamView(named: "product_stats"))
         // views_24h and the denominator of ctr_24h read one slot; views_1h has its own tiles.
@@ -35,6 +46,7 @@ import Testing
         ("entities: {p: {join_keys: [product_id]}}\nstream_views: {v: {entity: p, features: {a: {aggregation: count, windw: 1h}}}}", "stream_views.v.features.a.windw: unknown key"),
         ("entities: {p: {join_keys: [product_id]}}\nstream_views: {v: {entity: p, features: {a: {aggregation: approx_distinct, of: user_id}}}}", "stream_views.v.features.a: approx_distinct needs a window"),
         ("entities: [", "not valid YAML"),
+        ("entities: {p: {join_keys: [product_id]}}\nstream_views: {v: {entity: p, features: {a: {aggregation: count, window: 10ms}}}}", "stream_views.v.features.a.window: must be whole seconds from 1m to 400d"),
     ])
     func badConfigNamesFileKeyAndProblem(yaml: String, expected: String) {
         do {

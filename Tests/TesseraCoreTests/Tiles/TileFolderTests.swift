@@ -21,13 +21,13 @@ import Testing
         #expect(p1.newestEventMs == now - 600)
 
         let viewsSlot = view.slots.first { $0.eventTypes == [.view] && $0.tileMs == 150_000 }!
-        let viewsField = RedisKeyspace.tileField(slot: viewsSlot.id, tile: TileMath.tileIndex(timeMs: now - 1_000, tileMs: 150_000))
+        let viewsField = RedisKeyspace.tileField(slot: viewsSlot.storageName, tile: TileMath.tileIndex(timeMs: now - 1_000, tileMs: 150_000))
         #expect(p1.counts[viewsField] == 1)
         let revenueSlot = view.slots.first { $0.aggregation == .sum }!
-        let revenueField = RedisKeyspace.tileField(slot: revenueSlot.id, tile: TileMath.tileIndex(timeMs: now - 600, tileMs: revenueSlot.tileMs!))
+        let revenueField = RedisKeyspace.tileField(slot: revenueSlot.storageName, tile: TileMath.tileIndex(timeMs: now - 600, tileMs: revenueSlot.tileMs!))
         #expect(p1.sums[revenueField] == 21)
         #expect(p1.distinctAdds.map(\.member) == ["u-1"])
-        #expect(p1.maximums[RedisKeyspace.lifetimeField(slot: view.slots.first { $0.field == .eventTime }!.id)] == Double(now - 600))
+        #expect(p1.maximums[RedisKeyspace.lifetimeField(slot: view.slots.first { $0.field == .eventTime }!.storageName)] == Double(now - 600))
         // Each touched tile schedules a recompute for each window reading it.
         #expect(p1.rollBoundaries.allSatisfy { $0 > now })
         #expect(p1.rollBoundaries.count >= 3)
@@ -48,8 +48,8 @@ import Testing
         let delta = try #require(TileFolder(view: view).fold([SourcedEvent(event: late, partition: 0, offset: 1)], nowMs: now).deltas.first)
         let hourSlot = view.slots.first { $0.eventTypes == [.view] && $0.tileMs == 150_000 }!
         let daySlot = view.slots.first { $0.eventTypes == [.view] && $0.tileMs == 3_600_000 }!
-        #expect(!delta.counts.keys.contains { $0.hasPrefix("\(hourSlot.id):") })
-        #expect(delta.counts[RedisKeyspace.tileField(slot: daySlot.id, tile: TileMath.tileIndex(timeMs: late.timestampMs, tileMs: 3_600_000))] == 1)
+        #expect(!delta.counts.keys.contains { $0.hasPrefix("\(hourSlot.storageName):") })
+        #expect(delta.counts[RedisKeyspace.tileField(slot: daySlot.storageName, tile: TileMath.tileIndex(timeMs: late.timestampMs, tileMs: 3_600_000))] == 1)
     }
 
     @Test func queryProductNeedsAQuery() throws {

@@ -78,6 +78,39 @@ import TesseraRedis
         try expectMatchesReference(store, catalog, events, nowMs: now)
     }
 
+    /// Every aggregation the config language has, windowed and lifetime, against the reference.
+    @Test func everyAggregationMatchesTheReference() throws {
+        let catalog = try FeatureCatalog.load(yaml: """
+            entities: {product: {join_keys: [product_id]}, session: {join_keys: [session_id]}}
+            stream_views:
+              price_stats:
+                entity: product
+                features:
+                  min_price_24h:  {aggregation: min, of: price, window: 24h}
+                  max_price_7d:   {aggregation: max, of: price, window: 7d}
+                  last_price_1h:  {aggregation: last, of: price, window: 1h}
+                  last_position:  {aggregation: last, of: position}
+                  first_seen:     {aggregation: min, of: event_time}
+                  units_ever:     {aggregation: sum, of: quantity}
+                  events_ever:    {aggregation: count}
+                  carts_90m:      {aggregation: count, where: {event_type: [add_to_cart, purchase]}, window: 90m}
+                  buyers_90m:     {aggregation: approx_distinct, of: user_id, where: {event_type: purchase}, window: 90m}
+                  cart_rate:      {ratio: {numerator: carts_90m, denominator: events_ever, alpha: 0.5, beta: 3}}
+            """, file: "test.yaml")
+        let store = try makeStore(catalog)
+        var events = randomEvents(count: 400, endingAt: now, span: 3 * 24 * hour, seed: 5)
+        for index in events.indices where index % 3 == 0 { events[index].event.position = Int64(index % 17) }
+        for batch in stride(from: 0, to: events.count, by: 61) {
+            _ = try apply(store, catalog, Array(events[batch..<min(batch + 61, events.count)]), nowMs: now)
+        }
+        try expectMatchesReference(store, catalog, events, nowMs: now)
+        // And after time passes, through the roller.
+        let roller = WindowRoller(store: store, catalog: catalog, logger: TestServices.logger)
+        try roller.tick(nowMs: now)
+        try roller.tick(nowMs: now + 2 * hour)
+        try expectMatchesReference(store, catalog, events, nowMs: now + 2 * hour)
+    }
+
     @Test func replayingABatchChangesNothing() throws {
         let catalog = try TestServices.catalog()
         let store = try makeStore(catalog)
