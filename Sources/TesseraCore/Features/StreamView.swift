@@ -1,12 +1,12 @@
 /// A stream feature view: windowed aggregations over events, per entity.
 public struct StreamView: Sendable, Hashable {
-    public var name: String
-    public var entity: EntityDefinition
+    public let name: String
+    public let entity: EntityDefinition
     /// Lookups report OUTSIDE_MAX_AGE when the entity's newest event is older than this.
-    public var ttlMs: Int64
+    public let ttlMs: Int64
     /// In config order; the packed vector holds values in this order.
-    public var features: [FeatureDefinition]
-    public var slots: [AggregationSlot]
+    public let features: [FeatureDefinition]
+    public let slots: [AggregationSlot]
 
     /// Events older than this (event time) no longer change any window: they are kept offline only.
     public var longestWindowMs: Int64 { slots.map(\.longestWindowMs).max() ?? 0 }
@@ -15,15 +15,23 @@ public struct StreamView: Sendable, Hashable {
         features.firstIndex { $0.name == name }
     }
 
-    /// Changes whenever the vector layout changes, so stale vectors are recognised after a config change.
-    public var layoutFingerprint: UInt32 {
+    /// Changes whenever the vector layout changes, so stale vectors are recognised after a
+    /// config change. Computed once: the lookup path compares it for every cell.
+    public let layoutFingerprint: UInt32
+
+    public init(name: String, entity: EntityDefinition, ttlMs: Int64, features: [FeatureDefinition], slots: [AggregationSlot]) {
+        self.name = name
+        self.entity = entity
+        self.ttlMs = ttlMs
+        self.features = features
+        self.slots = slots
         var hash: UInt32 = 2_166_136_261  // FNV-1a: stable across runs, unlike Hasher.
         for feature in features {
             for byte in "\(feature.name)=\(feature.summary);".utf8 {
                 hash = (hash ^ UInt32(byte)) &* 16_777_619
             }
         }
-        return hash
+        layoutFingerprint = hash
     }
 }
 

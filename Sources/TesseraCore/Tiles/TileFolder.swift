@@ -17,6 +17,8 @@ public struct TileFolder: Sendable {
     public var view: StreamView
     /// Windowed features by slot: the windows whose expiry each touched tile schedules.
     private let windowsBySlot: [Int: [Int64]]
+    /// Tile length and longest window of each windowed slot, for the too-old check.
+    private let windowedSlots: [(tileMs: Int64, longestWindowMs: Int64)]
 
     public init(view: StreamView) {
         self.view = view
@@ -27,15 +29,15 @@ public struct TileFolder: Sendable {
             }
         }
         windowsBySlot = windows
+        windowedSlots = view.slots.compactMap { slot in slot.tileMs.map { ($0, slot.longestWindowMs) } }
     }
 
     /// True when the event can no longer change any window of this view at `nowMs`.
     public func isTooOld(_ event: ClickEvent, nowMs: Int64) -> Bool {
-        let windowed = view.slots.filter { $0.tileMs != nil }
-        guard !windowed.isEmpty else { return false }
-        return windowed.allSatisfy { slot in
-            let tile = TileMath.tileIndex(timeMs: event.timestampMs, tileMs: slot.tileMs!)
-            return TileMath.expiryMs(tile: tile, tileMs: slot.tileMs!, windowMs: slot.longestWindowMs) <= nowMs
+        guard !windowedSlots.isEmpty else { return false }
+        return windowedSlots.allSatisfy { slot in
+            let tile = TileMath.tileIndex(timeMs: event.timestampMs, tileMs: slot.tileMs)
+            return TileMath.expiryMs(tile: tile, tileMs: slot.tileMs, windowMs: slot.longestWindowMs) <= nowMs
         }
     }
 

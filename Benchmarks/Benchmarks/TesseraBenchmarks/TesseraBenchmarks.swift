@@ -1,0 +1,90 @@
+import Benchmark
+import Foundation
+import TesseraCore
+
+// Hot paths of the online path, on the demo clickstream that `tessera produce` publishes.
+// Each benchmark works on a fixed input made before timing starts, with a fixed clock, so
+// instruction and malloc counts repeat from run to run.
+
+/// The end of the generated time range and the clock every benchmark decodes and folds at.
+private let nowMs: Int64 = 1_795_000_000_000
+
+/// The shipped config/features.yaml (this file is Benchmarks/Benchmarks/TesseraBenchmarks/<file>).
+private let catalog: FeatureCatalog = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    let path = root.appendingPathComponent("config/features.yaml").path
+    do {
+        return try FeatureCatalog.load(yaml: String(contentsOfFile: path, encoding: .utf8), file: path)
+    } catch {
+        fatalError("cannot load \(path): \(error)")
+    }
+}()
+
+/// Demo messages as `tessera produce --seed 1` makes them (1 % malformed), 7 days of event times.
+private func demoMessages(_ count: Int) -> [[UInt8]] {
+    var generator = ClickstreamGenerator(options: .init(seed: 1, days: 7, badRatio: 0.01, nowMs: nowMs))
+    return (0..<count).map { _ in generator.next().value }
+}
+
+/// What the ingestion pipeline hands the folders: one batch of valid events (batch_max_events = 5000).
+private func demoBatch(_ count: Int) -> [SourcedEvent] {
+    var generator = ClickstreamGenerator(options: .init(seed: 1, days: 7, badRatio: 0, nowMs: nowMs))
+    let decoder = EventDecoder()
+    return (0..<count).map { index in
+        let message = generator.next()
+        guard case .success(let event) = decoder.decode(message.value, nowMs: nowMs) else { fatalError("bad demo event") }
+        return SourcedEvent(event: event, partition: Int32(index % 4), offset: Int64(index / 4))
+    }
+}
+
+/// One product_stats vector (15 features) the way the apply script packs it.
+private func productVector() -> FeatureVector {
+    FeatureVector(
+        layoutFingerprint: catalog.streamView(named: "product_stats")!.layoutFingerprint, newestEventMs: nowMs - 1_234,
+        computedAtMs: nowMs, values: [12, 340, 2_100, 1, 31, 220, 9, 3, 17, 1_013.5, 280, 0.0895, 0.1, 0.069, Double(nowMs - 1_234)])
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.instructions, .mallocCountTotal, .wallClock, .cpuTotal],
+        warmupIterations: 3,
+        maxDuration: .seconds(5),
+        maxIterations: 1_000)
+
+    // 1,000 messages per iteration: divide by 1,000 for one message.
+    let messages = demoMessages(1_000)
+    Benchmark("EventDecoder.decode x1000 demo messages") { benchmark in
+        let decoder = EventDecoder()
+        benchmark.startMeasurement()
+        for message in messages {
+            blackHole(decoder.decode(message, nowMs: nowMs))
+        }
+    }
+
+    // The three default views, as IngestionPipeline.apply folds each batch.
+    let batch = demoBatch(5_000)
+    let folders = catalog.streamViews.map(TileFolder.init(view:))
+    Benchmark("TileFolder.fold 5000-event batch x3 views") { _ in
+        for folder in folders {
+            blackHole(folder.fold(batch, nowMs: nowMs))
+        }
+    }
+    for folder in folders {
+        Benchmark("TileFolder.fold 5000-event batch, \(folder.view.name)") { _ in
+            blackHole(folder.fold(batch, nowMs: nowMs))
+        }
+    }
+
+    // 101 vectors per iteration: one lookup's worth (1 user + 100 products).
+    let vector = productVector()
+    let packed = vector.encoded()
+    Benchmark("FeatureVector.encoded x101") { _ in
+        for _ in 0..<101 { blackHole(vector.encoded()) }
+    }
+    Benchmark("FeatureVector(decoding:) x101") { _ in
+        for _ in 0..<101 { blackHole(try FeatureVector(decoding: packed)) }
+    }
+    // The JSON response writer (TesseraServe's FeatureLookup/JSONWriter) is internal to
+    // TesseraServe and so not reachable from here; see docs/benchmarks.md.
+}

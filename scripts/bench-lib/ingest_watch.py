@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Watches a freshly started `tessera serve` drain a pre-loaded topic (scripts/bench).
+
+Online is done when the daemon's /metrics say every message was handled:
+  sum(tessera_events_total{outcome="applied"|"ignored_too_old"}) + sum(tessera_events_dead_lettered_total) == N
+Offline is done when the event log's offset rows cover every message:
+  sum(next_offset) over tessera.consumer_offsets of the offline group == N
+(the topic starts empty, so offsets count messages from 0; rejected messages advance the
+offset row too, their events just are not logged).
+
+Prints one JSON object: seconds from the serve start to each path's end (and from its first
+progress), the serve process's CPU seconds at each end (with a per-thread breakdown), its
+peak RSS (VmHWM) and the CPU the other processes (Redis, PostgreSQL, the broker) spent.
+Bounded by --timeout: on a timeout it reports how far each path got.
+"""
+import argparse
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+
+import procstat
+
+
+def online_count(metrics_url):
+    try:
+        with urllib.request.urlopen(metrics_url, timeout=2) as response:
+            text = response.read().decode()
+    except Exception:
+        return None
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("tessera_events_total{"):
+            if 'outcome="applied"' in line or 'outcome="ignored_too_old"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("tessera_events_dead_lettered_total"):
+            total += float(line.rsplit(" ", 1)[1])
+    return int(total)
+
+
+def offline_count(psql, group):
+    sql = f"select coalesce(sum(next_offset), 0) from tessera.consumer_offsets where consumer_group = '{group}'"
+    try:
+        out = subprocess.run(psql + ["-Atc", sql], capture_output=True, text=True, timeout=10)
+        return int(out.stdout.strip()) if out.returncode == 0 else None
+    except Exception:
+        return None
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--serve-pid", type=int, required=True)
+    p.add_argument("--serve-started", type=float, required=True, help="epoch seconds when serve was started")
+    p.add_argument("--metrics-url", required=True)
+    p.add_argument("--postgres-url", required=True)
+    p.add_argument("--group", default="tessera-offline")
+    p.add_argument("--expect", type=int, required=True)
+    p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--stall", type=float, default=60)
+    p.add_argument("--redis-pid", type=int)
+    p.add_argument("--postgres-pid", type=int)
+    p.add_argument("--kafka-pid", type=int)
+    args = p.parse_args()
+
+    psql = ["psql", "-X", "-q", args.postgres_url]
+    others = {"redis": args.redis_pid, "postgres": args.postgres_pid, "broker": args.kafka_pid}
+    tree = {"redis": procstat.cpu_seconds, "postgres": procstat.tree_cpu_seconds, "broker": procstat.cpu_seconds}
+    base = {name: tree[name](pid) for name, pid in others.items() if pid}
+
+    start = args.serve_started
+    paths = {"online": {}, "offline": {}}
+    peak_rss = 0
+    last_offline_poll = 0.0
+    deadline = start + args.timeout
+    counts = {"online": 0, "offline": 0}
+    timed_out = False
+    stalled = False
+    last_change = {"online": start, "offline": start}
+    while True:
+        now = time.time()
+        if procstat.cpu_seconds(args.serve_pid) is None:
+            print("serve exited during the ingestion benchmark", file=sys.stderr)
+            break
+        c = online_count(args.metrics_url)
+        if c is not None and c != counts["online"]:
+            counts["online"] = c
+            last_change["online"] = time.time()
+        if now - last_offline_poll >= 0.5 and "done_s" not in paths["offline"]:
+            last_offline_poll = now
+            c = offline_count(psql, args.group)
+            if c is not None and c != counts["offline"]:
+                counts["offline"] = c
+                last_change["offline"] = time.time()
+        now = time.time()
+        rss, _ = procstat.memory_kib(args.serve_pid)
+        peak_rss = max(peak_rss, rss or 0)
+        for name, path in paths.items():
+            if counts[name] > 0 and "first_progress_s" not in path:
+                path["first_progress_s"] = now - start
+            if counts[name] >= args.expect and "done_s" not in path:
+                path["done_s"] = now - start
+                path["serve_cpu_s"] = procstat.cpu_seconds(args.serve_pid)
+                path["threads_cpu_s"] = procstat.thread_cpu(args.serve_pid)
+        if all("done_s" in path for path in paths.values()):
+            break
+        if now >= deadline:
+            timed_out = True
+            break
+        # A path that has not moved for --stall seconds will not finish (e.g. the broker
+        # dropped messages it never read): stop rather than wait for the timeout.
+        if any("done_s" not in paths[n] and now - last_change[n] > args.stall for n in paths):
+            stalled = True
+            break
+        time.sleep(0.25)
+
+    end = time.time()
+    result = {
+        "expected": args.expect,
+        "timed_out": timed_out,
+        "stalled": stalled,
+        "elapsed_s": end - start,
+        "serve_cpu_s": procstat.cpu_seconds(args.serve_pid),
+        "serve_threads_cpu_s": procstat.thread_cpu(args.serve_pid),
+        "serve_vmhwm_kib": procstat.memory_kib(args.serve_pid)[1],
+        "serve_peak_rss_sampled_kib": peak_rss,
+        "other_cpu_s": {name: (tree[name](pid) or 0) - base[name] for name, pid in others.items() if pid and name in base},
+    }
+    for name, path in paths.items():
+        path["count"] = counts[name]
+        if "done_s" in path:
+            path["events_per_s"] = args.expect / path["done_s"]
+            span = path["done_s"] - path.get("first_progress_s", 0)
+            path["events_per_s_after_first"] = args.expect / span if span > 0 else None
+        else:
+            path["last_progress_s"] = last_change[name] - start
+            path["events_per_s"] = counts[name] / max(last_change[name] - start, 0.001)
+        result[name] = path
+    json.dump(result, sys.stdout, indent=1)
+    print()
+
+
+if __name__ == "__main__":
+    main()
