@@ -42,6 +42,12 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The batch half: backfill, batch views and materialize, training sets, verify.
+        .target(name: "TesseraBatch", dependencies: [
+            "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraStream",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
         // The lookup API.
         .target(name: "TesseraServe", dependencies: [
             "TesseraCore", "TesseraRedis",
@@ -54,7 +60,7 @@ let package = Package(
         ]),
         // The CLI: wiring only.
         .executableTarget(name: "tessera", dependencies: [
-            "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraStream", "TesseraServe",
+            "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraStream", "TesseraBatch", "TesseraServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -69,6 +75,7 @@ let package = Package(
         .testTarget(name: "TesseraRedisTests", dependencies: ["TesseraRedis"]),
         .testTarget(name: "TesseraPostgresTests", dependencies: ["TesseraPostgres"]),
         .testTarget(name: "TesseraStreamTests", dependencies: ["TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres"]),
+        .testTarget(name: "TesseraBatchTests", dependencies: ["TesseraBatch", "TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres"]),
         .testTarget(name: "TesseraServeTests", dependencies: [
             "TesseraServe", "TesseraCore", "TesseraRedis", "TesseraStream", "TesseraKafka",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
