@@ -19,6 +19,8 @@ public struct TileFolder: Sendable {
     private let windowsBySlot: [Int: [Int64]]
     /// Tile length and longest window of each windowed slot, for the too-old check.
     private let windowedSlots: [(tileMs: Int64, longestWindowMs: Int64)]
+    /// Slots with no window: they take every event, however old.
+    private let lifetimeSlots: [AggregationSlot]
 
     public init(view: StreamView) {
         self.view = view
@@ -30,6 +32,7 @@ public struct TileFolder: Sendable {
         }
         windowsBySlot = windows
         windowedSlots = view.slots.compactMap { slot in slot.tileMs.map { ($0, slot.longestWindowMs) } }
+        lifetimeSlots = view.slots.filter { $0.tileMs == nil }
     }
 
     /// True when the event can no longer change any window of this view at `nowMs`.
@@ -41,9 +44,17 @@ public struct TileFolder: Sendable {
         }
     }
 
+    /// True when the event changes nothing in this view at `nowMs`: too old for every
+    /// window and taken by no lifetime aggregate. Lifetime aggregates take every event,
+    /// however late, so they equal a recomputation from the event log whatever the
+    /// arrival times were.
+    public func ignores(_ event: ClickEvent, nowMs: Int64) -> Bool {
+        isTooOld(event, nowMs: nowMs) && !lifetimeSlots.contains { $0.accepts(event) }
+    }
+
     public struct Result: Sendable {
         public var deltas: [EntityDelta]
-        /// Events this view ignored because they are older than all its windows.
+        /// Events this view ignored: older than all its windows and no lifetime aggregate takes them.
         public var tooOld: Int
         /// Events lacking one of the view's join keys (e.g. no query for query_product_stats).
         public var unkeyed: Int
@@ -63,7 +74,7 @@ public struct TileFolder: Sendable {
         for sourced in events {
             let event = sourced.event
             guard let entity = view.entity.key(of: event) else { unkeyed += 1; continue }
-            if isTooOld(event, nowMs: nowMs) { tooOld += 1; continue }
+            if ignores(event, nowMs: nowMs) { tooOld += 1; continue }
             let groupKey = GroupKey(entity: entity, partition: sourced.partition)
             if deltas[groupKey] == nil {
                 deltas[groupKey] = EntityDelta(entity: entity, partition: sourced.partition, firstOffset: sourced.offset, lastOffset: sourced.offset)

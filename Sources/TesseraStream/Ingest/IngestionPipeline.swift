@@ -152,7 +152,7 @@ public final class IngestionPipeline {
         return (events, deadLettered)
     }
 
-    /// Applies the events to every view; returns how many no view used (too old for all).
+    /// Applies the events to every view; returns how many no view used.
     private func apply(_ events: [SourcedEvent], nowMs: Int64) throws -> Int {
         let batches = folders.map { folder in
             OnlineStore.ViewDeltas(view: folder.view.name, deltas: folder.fold(events, nowMs: nowMs).deltas)
@@ -179,7 +179,7 @@ public final class IngestionPipeline {
         }
         var ignored = 0
         for sourced in events {
-            if folders.allSatisfy({ $0.view.entity.key(of: sourced.event) == nil || $0.isTooOld(sourced.event, nowMs: nowMs) }) {
+            if folders.allSatisfy({ $0.view.entity.key(of: sourced.event) == nil || $0.ignores(sourced.event, nowMs: nowMs) }) {
                 ignored += 1
                 metrics.recordIgnored(sourced.event.type)
             } else {

@@ -14,7 +14,7 @@ public final class IngestionStatus: Sendable {
     public var assignedPartitions: Int { assigned.load(ordering: .relaxed) }
     public var appliedEvents: Int { applied.load(ordering: .relaxed) }
     public var deadLetteredEvents: Int { deadLettered.load(ordering: .relaxed) }
-    /// Valid events too old for every window: kept offline only.
+    /// Valid events that changed no view (too old for every window, no lifetime aggregate): kept offline only.
     public var ignoredEvents: Int { ignored.load(ordering: .relaxed) }
     public var committedBatches: Int { batches.load(ordering: .relaxed) }
     /// Events written to the offline log.

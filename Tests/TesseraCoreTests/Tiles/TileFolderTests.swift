@@ -33,13 +33,21 @@ import Testing
         #expect(p1.rollBoundaries.count >= 3)
     }
 
-    @Test func eventsOlderThanEveryWindowAreIgnored() throws {
-        let view = try #require(try DefaultConfig.catalog().streamView(named: "product_stats"))
-        let folder = TileFolder(view: view)
-        let old = event(.view, at: now - 8 * 86_400_000)
-        #expect(folder.isTooOld(old, nowMs: now))
+    @Test func eventsOlderThanEveryWindowAreIgnoredUnlessALifetimeAggregateTakesThem() throws {
+        let old = event(.view, at: now - 8 * 86_400_000, query: "shoes")
+        let queries = try #require(try DefaultConfig.catalog().streamView(named: "query_product_stats"))
+        let ignoring = TileFolder(view: queries).fold([SourcedEvent(event: old, partition: 0, offset: 1)], nowMs: now)
+        #expect(ignoring.deltas.isEmpty && ignoring.tooOld == 1)
+
+        // product_stats keeps last_event_at (max of event time over the whole life): the old
+        // event moves only that, and no tile.
+        let products = try #require(try DefaultConfig.catalog().streamView(named: "product_stats"))
+        let folder = TileFolder(view: products)
+        #expect(folder.isTooOld(old, nowMs: now) && !folder.ignores(old, nowMs: now))
         let result = folder.fold([SourcedEvent(event: old, partition: 0, offset: 1)], nowMs: now)
-        #expect(result.deltas.isEmpty && result.tooOld == 1)
+        let delta = try #require(result.deltas.first)
+        #expect(result.tooOld == 0 && delta.counts.isEmpty && delta.rollBoundaries.isEmpty)
+        #expect(delta.maximums == [RedisKeyspace.lifetimeField(slot: products.slots.first { $0.tileMs == nil }!.storageName): Double(now - 8 * 86_400_000)])
     }
 
     @Test func lateEventsLandInTheirOwnTileOnlyWhereAWindowStillReadsIt() throws {
