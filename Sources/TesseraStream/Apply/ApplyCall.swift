@@ -105,7 +105,8 @@ public struct ApplyCall: Sendable {
             ops += ["H", String(index), add.member, distinctTTL(add, nowMs: nowMs)]
         }
         let fences = rebuild.fences.map { "\($0.partition)=\($0.expected ?? "")>\($0.cutoff)" }.joined(separator: ";")
-        let head = ["*", fences, "0", String(nowMs), String(rebuild.newestEventMs), String(ops.count / 4)]
+        let writesNothing = rebuild.counts.isEmpty && rebuild.values.isEmpty && rebuild.lasts.isEmpty && rebuild.distinctMembers.isEmpty
+        let head = ["*", fences, writesNothing ? "1" : "0", String(nowMs), String(rebuild.newestEventMs), String(ops.count / 4)]
         return ["EVALSHA", sha, String(keys.keys.count)] + keys.keys + head + ops + keys.ranges
     }
 }

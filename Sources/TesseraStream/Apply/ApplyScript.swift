@@ -10,7 +10,7 @@ import TesseraRedis
 /// KEYS: 1 state hash, 2 vector, 3… approx-distinct tiles (per slot, first tile to last).
 /// ARGV: 1 partition ("" = recompute only, "*" = a backfill's rebuild), 2 first offset
 ///       (a rebuild: its fences, "partition=expected>cutoff;…", expected empty for none),
-///       3 last offset, 4 now (ms), 5 newest event time (ms, 0 = none), 6 op count, then
+///       3 last offset (a rebuild: "1" when it writes no value, so an absent entity stays absent), 4 now (ms), 5 newest event time (ms, 0 = none), 6 op count, then
 ///       ops of 4 strings (code, field or key index, value, extra: a `last`'s event time or
 ///       a HyperLogLog's ttl in ms), then per approx-distinct slot: first tile, tile count.
 ///       Deltas add (i, f, <, >, L, H); rebuilds clear (C tile range, X field, D key) and set (S, T, H).
@@ -39,6 +39,9 @@ public struct ApplyScript: Sendable {
         local NAN = 0/0
         local partition = ARGV[1]
         if partition == '*' then
+          -- A rebuild with nothing to write for an entity Redis does not hold: the stream
+          -- would have made no state for it either (its events changed no window).
+          if ARGV[3] == '1' and redis.call('EXISTS', state) == 0 then return {1, 0} end
           -- A backfill's rebuild: only if every fence is still what the backfill read.
           for p, expected in string.gmatch(ARGV[2], '(%d+)=(%d*)>%d+') do
             if (redis.call('HGET', state, 'f:' .. p) or '') ~= expected then return {-2, tonumber(p)} end
