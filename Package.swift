@@ -47,6 +47,7 @@ let package = Package(
             "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraStream",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The lookup API.
         .target(name: "TesseraServe", dependencies: [
@@ -75,7 +76,11 @@ let package = Package(
         .testTarget(name: "TesseraRedisTests", dependencies: ["TesseraRedis"]),
         .testTarget(name: "TesseraPostgresTests", dependencies: ["TesseraPostgres"]),
         .testTarget(name: "TesseraStreamTests", dependencies: ["TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres"]),
-        .testTarget(name: "TesseraBatchTests", dependencies: ["TesseraBatch", "TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres"]),
+        .testTarget(name: "TesseraBatchTests", dependencies: [
+            "TesseraBatch", "TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraServe",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "TesseraServeTests", dependencies: [
             "TesseraServe", "TesseraCore", "TesseraRedis", "TesseraStream", "TesseraKafka",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 import TesseraCore
 import TesseraKafka
 import TesseraPostgres
@@ -110,22 +109,6 @@ public struct StreamService: Service {
     private var decoder: EventDecoder {
         EventDecoder(maxBytes: config.ingest.maxEventBytes, futureToleranceMs: config.ingest.futureToleranceMs)
     }
-
-    /// Runs blocking work on a thread of its own and awaits it.
-    private func onThread(_ name: String, _ work: @escaping @Sendable () throws -> Void) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            let thread = Thread {
-                do {
-                    try work()
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            thread.name = name
-            thread.start()
-        }
-    }
 }
 
 /// Repeats one step until shutdown, retrying failures with capped exponential backoff
@@ -152,11 +135,4 @@ struct RetryLoop {
             }
         }
     }
-}
-
-/// A flag the shutdown handler raises and the worker threads read between batches.
-final class StopSignal: Sendable {
-    private let raised = Atomic<Bool>(false)
-    var isRaised: Bool { raised.load(ordering: .relaxed) }
-    func raise() { raised.store(true, ordering: .relaxed) }
 }

@@ -2,7 +2,7 @@ extension FeatureCatalog {
     /// Parses and validates `features.yaml`; `file` names it in errors.
     public static func load(yaml: String, file: String) throws -> FeatureCatalog {
         let root = try ConfigNode.parse(yaml: yaml, file: file)
-        try root.requireKeys(in: ["entities", "stream_views"])
+        try root.requireKeys(in: ["entities", "stream_views", "batch_views"])
 
         var entities: [String: EntityDefinition] = [:]
         var entityOrder: [EntityDefinition] = []
@@ -28,10 +28,19 @@ extension FeatureCatalog {
             try checkName(name, node: node)
             views.append(try loadStreamView(name: name, node: node, entities: entities))
         }
-        return FeatureCatalog(entities: entityOrder, streamViews: views)
+        var batchViews: [BatchView] = []
+        for (name, node) in try root.optional("batch_views")?.entries() ?? [] {
+            try checkName(name, node: node)
+            // Lookups name features `view:feature`: one name, one view.
+            if views.contains(where: { $0.name == name }) {
+                throw node.error("'\(name)' is already a stream view; view names must be unique")
+            }
+            batchViews.append(try loadBatchView(name: name, node: node, entities: entities))
+        }
+        return FeatureCatalog(entities: entityOrder, streamViews: views, batchViews: batchViews)
     }
 
-    private static func checkName(_ name: String, node: ConfigNode) throws {
+    static func checkName(_ name: String, node: ConfigNode) throws {
         let allowed = name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
         guard allowed, !name.isEmpty else {
             throw node.error("'\(name)' must be lower-case letters, digits and underscores")
@@ -42,9 +51,7 @@ extension FeatureCatalog {
         name: String, node: ConfigNode, entities: [String: EntityDefinition]
     ) throws -> StreamView {
         try node.requireKeys(in: ["entity", "ttl", "features"])
-        let entityNode = try node.required("entity")
-        let entityName = try entityNode.string()
-        guard let entity = entities[entityName] else { throw entityNode.error("unknown entity '\(entityName)'") }
+        let entity = try resolveEntity(of: node, entities: entities)
         let ttlMs = try node.optional("ttl")?.durationMs() ?? 30 * 86_400_000
 
         var slots: [AggregationSlot] = []
@@ -67,6 +74,13 @@ extension FeatureCatalog {
             features[index] = try loadRatio(name: featureName, node: featureNode, features: features, ratioNames: ratioNames)
         }
         return StreamView(name: name, entity: entity, ttlMs: ttlMs, features: features, slots: slots)
+    }
+
+    static func resolveEntity(of node: ConfigNode, entities: [String: EntityDefinition]) throws -> EntityDefinition {
+        let entityNode = try node.required("entity")
+        let entityName = try entityNode.string()
+        guard let entity = entities[entityName] else { throw entityNode.error("unknown entity '\(entityName)'") }
+        return entity
     }
 
     private static func loadAggregate(

@@ -32,7 +32,7 @@ public struct ClickstreamGenerator {
 
     public let options: Options
     private var random: DemoRandom
-    private let planner: DemoSessionPlanner
+    let planner: DemoSessionPlanner
     private var session: [DemoPlannedEvent] = []
     private var nextInSession = 0
     private var sessionCount = 0

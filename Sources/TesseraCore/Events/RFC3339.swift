@@ -7,6 +7,11 @@ public enum RFC3339 {
     ///
     /// `T`/`Z` may be lower case (the ABNF is case-insensitive). A leap second (`:60`) is accepted
     /// as the RFC allows and lands on the first millisecond of the next minute's second 0.
+    public static func epochMilliseconds(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { epochMilliseconds(UnsafeRawBufferPointer($0)) }
+    }
+
     static func epochMilliseconds(_ text: UnsafeRawBufferPointer) -> Int64? {
         var cursor = 0
 
@@ -125,13 +130,5 @@ public enum RFC3339 {
 
     private static func powerOfTen(_ exponent: Int) -> Int64 {
         (0..<exponent).reduce(1) { power, _ in power * 10 }
-    }
-}
-
-extension RFC3339 {
-    /// Epoch milliseconds of an RFC 3339 timestamp with offset, as events carry them.
-    public static func epochMilliseconds(parsing text: String) -> Int64? {
-        var copy = text
-        return copy.withUTF8 { epochMilliseconds(UnsafeRawBufferPointer($0)) }
     }
 }

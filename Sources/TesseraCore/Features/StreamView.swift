@@ -35,13 +35,7 @@ public struct StreamView: Sendable, Hashable {
         self.ttlMs = ttlMs
         self.features = features
         self.slots = slots
-        var hash: UInt32 = 2_166_136_261  // FNV-1a: stable across runs, unlike Hasher.
-        for feature in features {
-            for byte in "\(feature.name)=\(feature.summary);".utf8 {
-                hash = (hash ^ UInt32(byte)) &* 16_777_619
-            }
-        }
-        layoutFingerprint = hash
+        layoutFingerprint = FNV1a.hash(features.map { "\($0.name)=\($0.summary);" }.joined())
     }
 }
 
@@ -49,8 +43,13 @@ public struct StreamView: Sendable, Hashable {
 public struct FeatureCatalog: Sendable {
     public var entities: [EntityDefinition]
     public var streamViews: [StreamView]
+    public var batchViews: [BatchView]
 
     public func streamView(named name: String) -> StreamView? {
         streamViews.first { $0.name == name }
+    }
+
+    public func batchView(named name: String) -> BatchView? {
+        batchViews.first { $0.name == name }
     }
 }

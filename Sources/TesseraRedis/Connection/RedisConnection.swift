@@ -46,6 +46,11 @@ public final class RedisConnection {
 
     /// All commands written in one go, then all replies read: one round trip.
     public func pipeline(_ commands: [[String]]) throws -> [RedisReply] {
+        try pipeline(commands.map { $0.map(\.utf8) })
+    }
+
+    /// The same with arguments as raw bytes, e.g. a packed vector that is not UTF-8.
+    public func pipeline<Argument: Collection<UInt8>>(_ commands: [[Argument]]) throws -> [RedisReply] {
         guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
         for command in commands {
             try append(command, to: context)
@@ -65,14 +70,14 @@ public final class RedisConnection {
         return replies
     }
 
-    private func append(_ command: [String], to context: UnsafeMutablePointer<redisContext>) throws {
+    private func append<Argument: Collection<UInt8>>(_ command: [Argument], to context: UnsafeMutablePointer<redisContext>) throws {
         // One contiguous buffer for all arguments; hiredis copies them before returning.
         var buffer: [UInt8] = []
         var starts: [Int] = []
         var lengths: [Int] = []
         for argument in command {
             starts.append(buffer.count)
-            buffer.append(contentsOf: argument.utf8)
+            buffer.append(contentsOf: argument)
             lengths.append(buffer.count - starts[starts.count - 1])
         }
         buffer.append(0)  // never empty, so the base address exists

@@ -27,8 +27,14 @@ struct FeatureLookup: Sendable {
                 return keys.count - 1
             }
         }
+        var keyViews = Array(repeating: 0, count: keys.count)
+        for (viewIndex, indexes) in rowKeys.enumerated() {
+            for index in indexes { keyViews[index] = viewIndex }
+        }
         let raw = try await store.fetch(keys)
-        let vectors: [FeatureVector?] = raw.map { bytes in bytes.flatMap { try? FeatureVector(decoding: $0) } }
+        let vectors: [StoredVector?] = zip(raw, keyViews).map { bytes, viewIndex in
+            bytes.flatMap { StoredVector(decoding: $0, for: plan.views[viewIndex]) }
+        }
 
         var json = JSONWriter(capacity: 64 + plan.rowCount * plan.columns.count * 48)
         json.beginObject()
@@ -53,8 +59,6 @@ struct FeatureLookup: Sendable {
             json.endObject()
         }
         for column in plan.columns {
-            let view = plan.views[column.view]
-            let valueType = view.features[column.feature].valueType
             var statuses: [Status] = []
             var times: [Int64] = []
             statuses.reserveCapacity(plan.rowCount)
@@ -63,30 +67,15 @@ struct FeatureLookup: Sendable {
             json.key("values")
             json.beginArray()
             for row in 0..<plan.rowCount {
-                let vector = vectors[rowKeys[column.view][row]]
-                // A vector written under another feature layout (config changed) is not trusted.
-                guard let vector, vector.layoutFingerprint == view.layoutFingerprint, column.feature < vector.values.count else {
-                    statuses.append(.notFound)
-                    times.append(0)
-                    json.null()
-                    continue
-                }
-                times.append(vector.newestEventMs)
-                let value = vector.values[column.feature]
-                if nowMs - vector.newestEventMs > view.ttlMs {
-                    statuses.append(.outsideMaxAge)
-                    json.null()
-                } else if value.isNaN {
-                    statuses.append(.nullValue)
-                    json.null()
-                } else {
-                    statuses.append(.present)
-                    switch valueType {
-                    case .int64, .timestampMs:
-                        // Counts and times are whole and in range; anything else is written as it is.
-                        if let whole = Int64(exactly: value) { json.integer(whole) } else { json.number(value) }
-                    case .double: json.number(value)
-                    }
+                let cell = Self.cell(vectors[rowKeys[column.view][row]], view: plan.views[column.view], feature: column.feature, nowMs: nowMs)
+                statuses.append(cell.status)
+                times.append(cell.timeMs)
+                switch cell.value {
+                case .null: json.null()
+                case .double(let number): json.number(number)
+                case .int(let number): json.integer(number)
+                case .string(let text): json.string(text)
+                case .bool(let flag): json.bool(flag)
                 }
             }
             json.endArray()
@@ -98,6 +87,36 @@ struct FeatureLookup: Sendable {
         return json.bytes
     }
 
+    /// One feature of one entity: its status, the time it is as of (newest event or source
+    /// row; 0 when unknown) and its value (null unless PRESENT).
+    private static func cell(_ vector: StoredVector?, view: LookupView, feature: Int, nowMs: Int64)
+        -> (status: Status, timeMs: Int64, value: BatchValue)
+    {
+        switch (view, vector) {
+        case (.stream(let view), .stream(let vector)):
+            // A vector written under another feature layout (config changed) is not trusted.
+            guard vector.layoutFingerprint == view.layoutFingerprint, feature < vector.values.count else { break }
+            let value = vector.values[feature]
+            if nowMs - vector.newestEventMs > view.ttlMs { return (.outsideMaxAge, vector.newestEventMs, .null) }
+            if value.isNaN { return (.nullValue, vector.newestEventMs, .null) }
+            switch view.features[feature].valueType {
+            case .int64, .timestampMs:
+                // Counts and times are whole and in range; anything else is written as it is.
+                return (.present, vector.newestEventMs, Int64(exactly: value).map(BatchValue.int) ?? .double(value))
+            case .double:
+                return (.present, vector.newestEventMs, .double(value))
+            }
+        case (.batch(let view), .batch(let vector)):
+            guard vector.layoutFingerprint == view.layoutFingerprint, feature < vector.values.count else { break }
+            if nowMs - vector.sourceTimeMs > view.ttlMs { return (.outsideMaxAge, vector.sourceTimeMs, .null) }
+            let value = vector.values[feature]
+            return (value == .null ? .nullValue : .present, vector.sourceTimeMs, value)
+        default:
+            break
+        }
+        return (.notFound, 0, .null)
+    }
+
     private func writeColumnMetadata(_ json: inout JSONWriter, statuses: [Status], times: [Int64]) {
         json.key("statuses")
         json.beginArray()
@@ -107,5 +126,22 @@ struct FeatureLookup: Sendable {
         json.beginArray()
         for time in times { json.string(RFC3339.string(epochMilliseconds: time)) }
         json.endArray()
+    }
+}
+
+/// A vector as read from Redis, decoded by the kind of view its key belongs to.
+enum StoredVector {
+    case stream(FeatureVector)
+    case batch(BatchVector)
+
+    init?(decoding bytes: [UInt8], for view: LookupView) {
+        switch view {
+        case .stream:
+            guard let vector = try? FeatureVector(decoding: bytes) else { return nil }
+            self = .stream(vector)
+        case .batch:
+            guard let vector = try? BatchVector(decoding: bytes) else { return nil }
+            self = .batch(vector)
+        }
     }
 }

@@ -40,7 +40,7 @@ struct LookupPlan {
         var outputName: String
     }
 
-    var views: [StreamView]
+    var views: [LookupView]
     var columns: [Column]
     /// Join-key columns echoed first in the response, in first-use order.
     var joinKeys: [String]
@@ -51,7 +51,7 @@ struct LookupPlan {
 
     init(request: FeastLookupRequest, catalog: FeatureCatalog, maxRows: Int) throws(APIError) {
         guard !request.features.isEmpty else { throw .badRequest("missing_features", "'features' must list at least one view:feature") }
-        var views: [StreamView] = []
+        var views: [LookupView] = []
         var columns: [Column] = []
         for reference in request.features {
             let parts = reference.split(separator: ":", omittingEmptySubsequences: false)
@@ -59,7 +59,7 @@ struct LookupPlan {
                 throw .badRequest("bad_feature_reference", "'\(reference)' is not view:feature")
             }
             let viewName = String(parts[0]), featureName = String(parts[1])
-            guard let view = catalog.streamView(named: viewName) else {
+            guard let view = LookupView(named: viewName, in: catalog) else {
                 throw .badRequest("unknown_view", "no feature view '\(viewName)' (GET /v1/features lists them)")
             }
             guard let featureIndex = view.featureIndex(named: featureName) else {

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TesseraBatch
 import TesseraCore
 import TesseraKafka
+import TesseraPostgres
 
 /// `tessera produce`: publishes a realistic demo clickstream to the topic.
 struct ProduceCommand: AsyncParsableCommand {
@@ -35,6 +37,8 @@ struct ProduceCommand: AsyncParsableCommand {
             seed: seed, days: days, badRatio: badRatio, users: users, products: products,
             nowMs: Int64(Date().timeIntervalSince1970 * 1_000)))
 
+        try fillProductTable(generator.productDetails, postgresURL: files.service.postgresURL)
+
         let topic = files.service.kafka.topic
         let progress = ProgressLine(total: events, label: "events to \(topic)")
         let started = Date()
@@ -60,6 +64,24 @@ struct ProduceCommand: AsyncParsableCommand {
         print("most popular products: \(generator.productIDs.prefix(5).joined(separator: ", "))")
         let activeUsers = eventsPerUser.sorted { $0.value > $1.value }.prefix(5).map { String(decoding: $0.key, as: UTF8.self) }
         print("most active users: \(activeUsers.joined(separator: ", "))")
+    }
+}
+
+extension ProduceCommand {
+    /// The `product_catalog` batch view's demo source: the products this stream uses.
+    private func fillProductTable(_ products: [DemoProductDetails], postgresURL: String) throws {
+        guard !postgresURL.isEmpty else {
+            print("postgres.url is not set: \(DemoProductTable.name) not filled")
+            return
+        }
+        do {
+            let connection = try PostgresConnection(url: postgresURL)
+            defer { connection.close() }
+            let changed = try DemoProductTable.upsert(products, on: connection)
+            print("upserted \(products.count) products into \(DemoProductTable.name) (\(changed) new or changed)")
+        } catch let error as PostgresError {
+            throw StartupError(message: "\(DemoProductTable.name): \(error)")
+        }
     }
 }
 

@@ -3,13 +3,13 @@ import Hummingbird
 import Logging
 import NIOPosix
 import ServiceLifecycle
+import TesseraBatch
 import TesseraCore
-import TesseraPostgres
 import TesseraRedis
 import TesseraServe
 import TesseraStream
 
-/// `tessera serve`: ingestion, the window roller and the lookup API in one process,
+/// `tessera serve`: ingestion, the window roller, batch view schedules and the lookup API in one process,
 /// stopped gracefully by SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,19 +27,30 @@ struct ServeCommand: AsyncParsableCommand {
         do { redisURL = try RedisURL(parsing: config.redis.url) } catch {
             throw StartupError(message: "config error: redis.url: \(error)")
         }
-        if !config.postgresURL.isEmpty { try Self.requireSchemaUpToDate(config.postgresURL) }
+        if !config.postgresURL.isEmpty { try SchemaCheck.requireUpToDate(config.postgresURL) }
         let keys = try config.api.authEnabled ? KeysCommand.loadStore(files.resolve(config.api.keysFile)) : nil
         if keys == nil { logger.warning("API authentication is off (api.auth / TESSERA_API_AUTH)") }
         let status = IngestionStatus()
         let gate = ShutdownGate()
         let stream = StreamService(config: config, catalog: files.catalog, status: status, logger: logger)
+        let keyspace = RedisKeyspace(prefix: config.redis.keyPrefix)
+        var batch: [any Service] = []
+        if !files.catalog.batchViews.isEmpty {
+            if config.postgresURL.isEmpty {
+                logger.warning("postgres.url is not set: batch views are not materialized")
+            } else {
+                batch.append(MaterializeService(
+                    views: files.catalog.batchViews, postgresURL: config.postgresURL, redisURL: redisURL, keyspace: keyspace,
+                    logger: logger))
+            }
+        }
 
         // hiredis blocks: lookups borrow pooled connections on threads of their own.
         let lookupThreads = NIOThreadPool(numberOfThreads: 8)
         lookupThreads.start()
         let vectors = VectorStore(pool: RedisConnectionPool(url: redisURL, maxIdle: 8), threads: lookupThreads)
         let api = LookupAPI(
-            catalog: files.catalog, keyspace: RedisKeyspace(prefix: config.redis.keyPrefix), store: vectors,
+            catalog: files.catalog, keyspace: keyspace, store: vectors,
             limits: .init(
                 maxBodyBytes: config.api.maxBodyBytes, maxEntitiesPerRequest: config.api.maxEntitiesPerRequest,
                 ratePerSecond: config.api.rateLimitPerSecond > 0 ? config.api.rateLimitPerSecond : nil,
@@ -63,27 +74,16 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("tessera serve starting", metadata: [
             "api": "\(config.api.host):\(config.api.port)", "redis": "\(redisURL)", "kafka": "\(config.kafka.brokers)",
             "views": "\(files.catalog.streamViews.map(\.name).joined(separator: ","))",
+            "batch_views": "\(files.catalog.batchViews.map(\.name).joined(separator: ","))",
         ])
-        // Stopped in reverse order: the gate turns /readyz to 503 first, then ingestion
-        // finishes and commits its batch, then the API drains in-flight lookups.
-        let group = ServiceGroup(services: [app, stream, gate], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Stopped in reverse order: the gate turns /readyz to 503 first, then the batch
+        // schedule stops between runs, ingestion finishes and commits its batch, then the
+        // API drains in-flight lookups.
+        let services: [any Service] = [app, stream] + batch + [gate]
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         let watchdog = ShutdownWatchdog.start(timeoutMs: config.shutdownTimeoutMs, logger: logger)
         try await group.run()
         watchdog.cancel()
         try await lookupThreads.shutdownGracefully()
-    }
-
-    /// The event log writes into tables the migrations create: refuse to start on a
-    /// database behind this build, naming the command that fixes it.
-    private static func requireSchemaUpToDate(_ url: String) throws {
-        do {
-            let connection = try PostgresConnection(url: url)
-            defer { connection.close() }
-            try Migrator(directory: ConfigFiles.migrationsDirectory(nil)).requireUpToDate(on: connection)
-        } catch let error as PostgresError {
-            throw StartupError(message: error.description)
-        } catch let error as MigrationError {
-            throw StartupError(message: error.description)
-        }
     }
 }
