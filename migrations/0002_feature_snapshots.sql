@@ -29,9 +29,10 @@ create table tessera.feature_snapshots_default partition of tessera.feature_snap
 
 -- Creates tessera.<parent>_YYYYMMDD for each UTC day from from_day to to_day (both
 -- included) that has none yet, as a partition of tessera.<parent> by range of
--- time_column, and returns how many it created. The same scheme as
--- ensure_event_partitions (0001), for any table partitioned by UTC day; call it in its
--- own short transaction, as that one.
+-- time_column, and returns how many it created: ensure_event_partitions (0001) made
+-- general for any table partitioned by UTC day with a <parent>_default partition. Call it
+-- in its own short transaction (a creator holds its lock and the default partition until
+-- its transaction ends). Safe under concurrent callers, as that one.
 create function tessera.ensure_daily_partitions(parent text, time_column text, from_day date, to_day date)
 returns integer language plpgsql as $$
 declare
@@ -69,3 +70,8 @@ begin
     return created;
 end;
 $$;
+
+-- One copy of the logic: the event log's partitions come from the general function too
+-- (same partition names, bounds, errors and default-partition hand-over).
+create or replace function tessera.ensure_event_partitions(from_day date, to_day date) returns integer
+language sql as $$ select tessera.ensure_daily_partitions('events', 'event_time', from_day, to_day) $$;

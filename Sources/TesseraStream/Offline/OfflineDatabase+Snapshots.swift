@@ -24,7 +24,7 @@ extension OfflineDatabase {
             "select tessera.ensure_daily_partitions('feature_snapshots', 'as_of', $1::date, $2::date)",
             [Self.dayText(first), Self.dayText(last)])
         try connection.transaction {
-            try connection.copyIn(
+            _ = try connection.copyIn(
                 "copy tessera.feature_snapshots (view, entity, as_of, computed_at, newest_event_at, features) from stdin",
                 rows: rows.lazy.map { row in
                     [

@@ -171,7 +171,7 @@ public final class Snapshotter {
             var rows: [SnapshotRow] = []
             rows.reserveCapacity(entities.count)
             for (entity, vectorReply) in zip(entities, vectors.array ?? []) {
-                if let row = try row(view, entity: entity, vector: vectorReply, asOfMs: asOfMs, report: &report) { rows.append(row) }
+                if let row = try snapshotRow(view, entity: entity, vector: vectorReply, asOfMs: asOfMs, report: &report) { rows.append(row) }
             }
             try database.writeSnapshots(rows)
             report.written += rows.count
@@ -181,7 +181,9 @@ public final class Snapshotter {
     }
 
     /// The row for one vector, or nil (counted) when there is nothing this build can write.
-    private func row(_ view: StreamView, entity: EntityKey, vector reply: RedisReply, asOfMs: Int64, report: inout Report) throws -> SnapshotRow? {
+    private func snapshotRow(
+        _ view: StreamView, entity: EntityKey, vector reply: RedisReply, asOfMs: Int64, report: inout Report
+    ) throws -> SnapshotRow? {
         guard case .bytes(let bytes) = reply else {
             report.missing += 1
             return nil
@@ -198,8 +200,9 @@ public final class Snapshotter {
         for (field, value) in zip(view.entity.joinKeys, entity.values) { keys[field.rawValue] = value }
         var features: [String: Double?] = [:]
         for (feature, value) in zip(view.features, vector.values) {
-            // NaN is "no value" online; JSON has no non-finite numbers.
-            features[feature.name] = value.isFinite ? value : nil
+            // NaN is "no value" online; JSON has no non-finite numbers. `.some`: keep the key.
+            let stored: Double? = value.isFinite ? value : nil
+            features[feature.name] = .some(stored)
         }
         return SnapshotRow(
             view: view.name, entityJSON: try json(keys), asOfMs: asOfMs, computedAtMs: vector.computedAtMs,
