@@ -127,3 +127,11 @@ public enum RFC3339 {
         (0..<exponent).reduce(1) { power, _ in power * 10 }
     }
 }
+
+extension RFC3339 {
+    /// Epoch milliseconds of an RFC 3339 timestamp with offset, as events carry them.
+    public static func epochMilliseconds(parsing text: String) -> Int64? {
+        var copy = text
+        return copy.withUTF8 { epochMilliseconds(UnsafeRawBufferPointer($0)) }
+    }
+}

@@ -11,6 +11,16 @@ public struct StreamView: Sendable, Hashable {
     /// Events older than this (event time) no longer change any window: they are kept offline only.
     public var longestWindowMs: Int64 { slots.map(\.longestWindowMs).max() ?? 0 }
 
+    /// The distinct windows features read from a slot: each schedules a recompute when a
+    /// tile leaves it.
+    public func windows(ofSlot slot: Int) -> [Int64] {
+        var windows: [Int64] = []
+        for feature in features {
+            if case .windowed(let id, let windowMs) = feature.kind, id == slot, !windows.contains(windowMs) { windows.append(windowMs) }
+        }
+        return windows
+    }
+
     public func featureIndex(named name: String) -> Int? {
         features.firstIndex { $0.name == name }
     }

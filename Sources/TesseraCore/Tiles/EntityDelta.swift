@@ -5,11 +5,22 @@ public struct EntityDelta: Sendable, Equatable {
         public var slot: Int
         public var tile: Int64
         public var member: String
+
+        public init(slot: Int, tile: Int64, member: String) {
+            self.slot = slot
+            self.tile = tile
+            self.member = member
+        }
     }
 
     public struct TimedValue: Sendable, Equatable {
         public var timeMs: Int64
         public var value: Double
+
+        public init(timeMs: Int64, value: Double) {
+            self.timeMs = timeMs
+            self.value = value
+        }
 
         /// The later event wins; on equal event times the larger value, so the result
         /// never depends on arrival order (the apply script and the reference agree).

@@ -24,13 +24,7 @@ public struct TileFolder: Sendable {
 
     public init(view: StreamView) {
         self.view = view
-        var windows: [Int: [Int64]] = [:]
-        for feature in view.features {
-            if case .windowed(let slot, let windowMs) = feature.kind, !(windows[slot]?.contains(windowMs) ?? false) {
-                windows[slot, default: []].append(windowMs)
-            }
-        }
-        windowsBySlot = windows
+        windowsBySlot = Dictionary(uniqueKeysWithValues: view.slots.map { ($0.id, view.windows(ofSlot: $0.id)) })
         windowedSlots = view.slots.compactMap { slot in slot.tileMs.map { ($0, slot.longestWindowMs) } }
         lifetimeSlots = view.slots.filter { $0.tileMs == nil }
     }

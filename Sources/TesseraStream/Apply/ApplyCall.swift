@@ -11,22 +11,51 @@ public struct ApplyCall: Sendable {
         self.keyspace = keyspace
     }
 
-    public func command(sha: String, entity: EntityKey, delta: EntityDelta?, nowMs: Int64) -> [String] {
-        let view = script.view
-        var keys = [keyspace.stateKey(view: view.name, entity: entity), keyspace.vectorKey(view: view.name, entity: entity)]
+    /// The keys one call touches: state, vector, then every approx-distinct tile the
+    /// windows read at `nowMs` (per slot, first tile to last), and the ranges that name them.
+    private struct Keys {
+        var keys: [String]
         var ranges: [String] = []
-        var distinctKeyIndex: [Int: (first: Int64, count: Int64, base: Int)] = [:]
+        var distinct: [Int: (first: Int64, count: Int64, base: Int)] = [:]
+
+        /// The KEYS index of an approx-distinct tile, or nil when no window reads it.
+        func index(slot: Int, tile: Int64) -> Int? {
+            guard let range = distinct[slot], tile >= range.first, tile < range.first + range.count else { return nil }
+            return range.base + Int(tile - range.first)
+        }
+    }
+
+    private func keys(entity: EntityKey, nowMs: Int64) -> Keys {
+        let view = script.view
+        var result = Keys(keys: [keyspace.stateKey(view: view.name, entity: entity), keyspace.vectorKey(view: view.name, entity: entity)])
         for slot in view.slots where slot.aggregation == .approxDistinct {
             let tileMs = slot.tileMs!
             let first = TileMath.firstTile(nowMs: nowMs, windowMs: slot.longestWindowMs, tileMs: tileMs)
             let last = TileMath.tileIndex(timeMs: nowMs + script.futureToleranceMs, tileMs: tileMs)
-            distinctKeyIndex[slot.id] = (first, last - first + 1, keys.count + 1)
+            result.distinct[slot.id] = (first, last - first + 1, result.keys.count + 1)
             for tile in first...last {
-                keys.append(keyspace.distinctKey(view: view.name, entity: entity, slot: slot.storageName, tile: tile))
+                result.keys.append(keyspace.distinctKey(view: view.name, entity: entity, slot: slot.storageName, tile: tile))
             }
-            ranges += [String(first), String(last - first + 1)]
+            result.ranges += [String(first), String(last - first + 1)]
         }
+        return result
+    }
 
+    /// A HyperLogLog lives one tile past the moment its tile leaves the slot's longest window
+    /// (relative, so it holds whatever Redis's clock says).
+    private func distinctTTL(_ add: EntityDelta.DistinctAdd, nowMs: Int64) -> String {
+        let slot = script.view.slots[add.slot]
+        let expiry = TileMath.expiryMs(tile: add.tile, tileMs: slot.tileMs!, windowMs: slot.longestWindowMs) + slot.tileMs!
+        return String(max(expiry - nowMs, 1_000))
+    }
+
+    private static func sortedAdds(_ adds: Set<EntityDelta.DistinctAdd>) -> [EntityDelta.DistinctAdd] {
+        adds.sorted { ($0.slot, $0.tile, $0.member) < ($1.slot, $1.tile, $1.member) }
+    }
+
+    /// Applies a delta, or (with no delta) recomputes the entity at `nowMs`.
+    public func command(sha: String, entity: EntityKey, delta: EntityDelta?, nowMs: Int64) -> [String] {
+        let keys = keys(entity: entity, nowMs: nowMs)
         var ops: [String] = []
         if let delta {
             for (field, amount) in delta.counts.sorted(by: { $0.key < $1.key }) { ops += ["i", field, String(amount), ""] }
@@ -36,20 +65,47 @@ public struct ApplyCall: Sendable {
             for (field, timed) in delta.lasts.sorted(by: { $0.key < $1.key }) {
                 ops += ["L", field, String(timed.value), String(timed.timeMs)]
             }
-            for add in delta.distinctAdds.sorted(by: { ($0.slot, $0.tile, $0.member) < ($1.slot, $1.tile, $1.member) }) {
-                guard let range = distinctKeyIndex[add.slot], add.tile >= range.first, add.tile < range.first + range.count else { continue }
-                let slot = view.slots[add.slot]
-                // Relative, so it holds whatever Redis's clock says; one tile of slack past the window.
-                let expiry = TileMath.expiryMs(tile: add.tile, tileMs: slot.tileMs!, windowMs: slot.longestWindowMs) + slot.tileMs!
-                ops += ["H", String(range.base + Int(add.tile - range.first)), add.member, String(max(expiry - nowMs, 1_000))]
+            for add in Self.sortedAdds(delta.distinctAdds) {
+                guard let index = keys.index(slot: add.slot, tile: add.tile) else { continue }
+                ops += ["H", String(index), add.member, distinctTTL(add, nowMs: nowMs)]
             }
         }
-
-        var command = ["EVALSHA", sha, String(keys.count)] + keys
-        command += [
+        let head = [
             delta.map { String($0.partition) } ?? "", String(delta?.firstOffset ?? 0), String(delta?.lastOffset ?? 0),
             String(nowMs), String(delta?.newestEventMs ?? 0), String(ops.count / 4),
         ]
-        return command + ops + ranges
+        return ["EVALSHA", sha, String(keys.keys.count)] + keys.keys + head + ops + keys.ranges
+    }
+
+    /// Replaces the rebuilt slots of an entity with a backfill's values, if its fences
+    /// are still those the backfill read.
+    public func command(sha: String, rebuild: EntityRebuild, nowMs: Int64) -> [String] {
+        let view = script.view
+        let keys = keys(entity: rebuild.entity, nowMs: nowMs)
+        var ops: [String] = []
+        for range in rebuild.clearedTiles {
+            let slot = view.slots[range.slot]
+            if slot.aggregation == .approxDistinct {
+                for tile in stride(from: range.first, through: range.last, by: 1) {
+                    if let index = keys.index(slot: slot.id, tile: tile) { ops += ["D", String(index), "", ""] }
+                }
+            } else {
+                ops += ["C", slot.storageName, String(range.first), String(range.last)]
+            }
+        }
+        for slot in rebuild.clearedLifetimeSlots { ops += ["X", view.slots[slot].storageName, "", ""] }
+        // Counts as integers: ingestion goes on adding to them with HINCRBY.
+        for (field, count) in rebuild.counts.sorted(by: { $0.key < $1.key }) { ops += ["S", field, String(count), ""] }
+        for (field, value) in rebuild.values.sorted(by: { $0.key < $1.key }) { ops += ["S", field, String(value), ""] }
+        for (field, timed) in rebuild.lasts.sorted(by: { $0.key < $1.key }) {
+            ops += ["T", field, String(timed.value), String(timed.timeMs)]
+        }
+        for add in Self.sortedAdds(rebuild.distinctMembers) {
+            guard let index = keys.index(slot: add.slot, tile: add.tile) else { continue }
+            ops += ["H", String(index), add.member, distinctTTL(add, nowMs: nowMs)]
+        }
+        let fences = rebuild.fences.map { "\($0.partition)=\($0.expected ?? "")>\($0.cutoff)" }.joined(separator: ";")
+        let head = ["*", fences, "0", String(nowMs), String(rebuild.newestEventMs), String(ops.count / 4)]
+        return ["EVALSHA", sha, String(keys.keys.count)] + keys.keys + head + ops + keys.ranges
     }
 }

@@ -8,11 +8,15 @@ import TesseraRedis
 /// compiled in rather than parsed on every call.
 ///
 /// KEYS: 1 state hash, 2 vector, 3… approx-distinct tiles (per slot, first tile to last).
-/// ARGV: 1 partition ("" = recompute only), 2 first offset, 3 last offset, 4 now (ms),
-///       5 newest event time (ms, 0 = none), 6 op count, then ops of 4 strings
-///       (code, field or key index, value, extra: a `last`'s event time or a HyperLogLog's ttl in ms), then per approx-distinct slot: first tile, tile count.
+/// ARGV: 1 partition ("" = recompute only, "*" = a backfill's rebuild), 2 first offset
+///       (a rebuild: its fences, "partition=expected>cutoff;…", expected empty for none),
+///       3 last offset, 4 now (ms), 5 newest event time (ms, 0 = none), 6 op count, then
+///       ops of 4 strings (code, field or key index, value, extra: a `last`'s event time or
+///       a HyperLogLog's ttl in ms), then per approx-distinct slot: first tile, tile count.
+///       Deltas add (i, f, <, >, L, H); rebuilds clear (C tile range, X field, D key) and set (S, T, H).
 /// Returns {1, 0} applied, {0, fence} already applied, {-1, fence} partly applied:
-/// the caller re-sends only the events after `fence`.
+/// the caller re-sends only the events after `fence`; {-2, partition} a rebuild refused
+/// because that partition's fence moved since the backfill read it.
 public struct ApplyScript: Sendable {
     public let view: StreamView
     public let futureToleranceMs: Int64
@@ -34,7 +38,15 @@ public struct ApplyScript: Sendable {
         local now = tonumber(ARGV[4])
         local NAN = 0/0
         local partition = ARGV[1]
-        if partition ~= '' then
+        if partition == '*' then
+          -- A backfill's rebuild: only if every fence is still what the backfill read.
+          for p, expected in string.gmatch(ARGV[2], '(%d+)=(%d*)>%d+') do
+            if (redis.call('HGET', state, 'f:' .. p) or '') ~= expected then return {-2, tonumber(p)} end
+          end
+          for p, cutoff in string.gmatch(ARGV[2], '(%d+)=%d*>(%d+)') do
+            redis.call('HSET', state, 'f:' .. p, cutoff)
+          end
+        elseif partition ~= '' then
           local fenceField = 'f:' .. partition
           local fence = tonumber(redis.call('HGET', state, fenceField) or '-1')
           if fence >= tonumber(ARGV[3]) then return {0, fence} end
@@ -69,6 +81,21 @@ public struct ApplyScript: Sendable {
             local key = KEYS[tonumber(field)]
             redis.call('PFADD', key, value)
             redis.call('PEXPIRE', key, extra)
+          elseif op == 'C' then
+            local fields = {}
+            for k = tonumber(value), tonumber(extra) do
+              fields[#fields + 1] = field .. ':' .. k
+              fields[#fields + 1] = field .. ':' .. k .. 't'
+            end
+            if #fields > 0 then redis.call('HDEL', state, unpack(fields)) end
+          elseif op == 'X' then
+            redis.call('HDEL', state, field, field .. 't')
+          elseif op == 'D' then
+            redis.call('DEL', KEYS[tonumber(field)])
+          elseif op == 'S' then
+            redis.call('HSET', state, field, value)
+          elseif op == 'T' then
+            redis.call('HSET', state, field, value, field .. 't', extra)
           end
         end
         local function readTiles(slot, tileMs, longestMs, suffix)

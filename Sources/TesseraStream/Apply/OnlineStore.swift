@@ -62,12 +62,7 @@ public final class OnlineStore {
             for delta in batch.deltas {
                 indexes.append(commands.count)
                 commands.append(call.command(sha: sha, entity: delta.entity, delta: delta, nowMs: nowMs))
-                for boundary in delta.rollBoundaries {
-                    let key = keyspace.rollKey(view: batch.view, boundaryMs: boundary)
-                    commands.append(["SADD", key, delta.entity.encoded])
-                    // Relative to the daemon's clock, which decided the boundary.
-                    commands.append(["PEXPIRE", key, String(boundary - nowMs + ApplyScript.retentionMs(call.script.view))])
-                }
+                commands += rollCommands(call.script.view, entity: delta.entity, boundaries: delta.rollBoundaries, nowMs: nowMs)
             }
             if let changed = changedCommand(view: batch.view, entities: batch.deltas.lazy.map(\.entity)) {
                 changedCommandIndexes.append(commands.count)
@@ -78,6 +73,46 @@ public final class OnlineStore {
         let replies = try run(commands)
         try checkChangedReplies(changedCommandIndexes.map { replies[$0] })
         return try scriptCommandIndex.map { indexes in try indexes.map { try outcome(replies[$0]) } }
+    }
+
+    /// Files the entity with the roller under each time one of its tiles leaves a window.
+    private func rollCommands(_ view: StreamView, entity: EntityKey, boundaries: Set<Int64>, nowMs: Int64) -> [[String]] {
+        boundaries.sorted().flatMap { boundary -> [[String]] in
+            let key = keyspace.rollKey(view: view.name, boundaryMs: boundary)
+            // Relative to the daemon's clock, which decided the boundary.
+            return [["SADD", key, entity.encoded], ["PEXPIRE", key, String(boundary - nowMs + ApplyScript.retentionMs(view))]]
+        }
+    }
+
+    /// What Redis said about one rebuild.
+    public enum RebuildOutcome: Equatable, Sendable {
+        case rebuilt
+        /// The entity's fence for this partition moved since the backfill read it: the
+        /// stream applied events meanwhile, so the backfill must read and recompute again.
+        case fenceMoved(partition: Int32)
+    }
+
+    /// Writes a backfill's rebuilds of one view and files their tiles with the roller, in
+    /// one round trip. Returns one outcome per rebuild, in order.
+    public func rebuild(view: String, _ rebuilds: [EntityRebuild], nowMs: Int64) throws -> [RebuildOutcome] {
+        guard let call = calls[view] else { throw RedisError("unknown view \(view)") }
+        let sha = try scriptSHA(view)
+        var commands: [[String]] = []
+        var scriptIndexes: [Int] = []
+        for rebuild in rebuilds {
+            scriptIndexes.append(commands.count)
+            commands.append(call.command(sha: sha, rebuild: rebuild, nowMs: nowMs))
+            commands += rollCommands(call.script.view, entity: rebuild.entity, boundaries: rebuild.rollBoundaries, nowMs: nowMs)
+        }
+        let replies = try run(commands)
+        return try scriptIndexes.map { index in
+            let reply = replies[index]
+            if let items = reply.array, items.count == 2, items[0].integer == -2, let partition = items[1].integer {
+                return .fenceMoved(partition: Int32(partition))
+            }
+            guard try outcome(reply) == .applied else { throw RedisError("rebuild script returned \(reply)") }
+            return .rebuilt
+        }
     }
 
     /// Recomputes entities' vectors at `nowMs` (tiles left a window), in one round trip.
