@@ -104,7 +104,11 @@ public final class OnlineStore {
             commands.append(call.command(sha: sha, rebuild: rebuild, nowMs: nowMs))
             commands += rollCommands(call.script.view, entity: rebuild.entity, boundaries: rebuild.rollBoundaries, nowMs: nowMs)
         }
+        // A rebuild (fence moved or not) may rewrite the vector: the next snapshot looks.
+        let changed = changedCommand(view: view, entities: rebuilds.lazy.map(\.entity))
+        if let changed { commands.append(changed) }
         let replies = try run(commands)
+        if changed != nil, let last = replies.last { try checkChangedReplies([last]) }
         return try scriptIndexes.map { index in
             let reply = replies[index]
             if let items = reply.array, items.count == 2, items[0].integer == -2, let partition = items[1].integer {

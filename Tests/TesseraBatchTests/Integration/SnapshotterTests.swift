@@ -3,6 +3,7 @@ import Testing
 import TesseraCore
 import TesseraPostgres
 import TesseraRedis
+@testable import TesseraBatch
 @testable import TesseraStream
 
 /// Snapshots on a real Redis and PostgreSQL: the changed entities' vectors land in
@@ -225,6 +226,28 @@ import TesseraRedis
             #expect(try !fixture.keyExists(fixture.keyspace.snapshotProcessingKey(view: view.name)))
             #expect(try !fixture.keyExists(fixture.keyspace.changedKey(view: view.name)))
         }
+    }
+
+    /// Ingestion through Kafka marks what it applies, and a backfill's rebuilds rewrite
+    /// vectors, so the next snapshot has every rebuilt entity again.
+    @Test func streamedAndBackfilledVectorsAreSnapshotted() throws {
+        let nowMs: Int64 = 1_763_719_950_000 + 75_000
+        let harness = try StreamHarness(nowMs: nowMs)
+        let store = OnlineStore(
+            url: try BatchTestServices.redisURL(), keyspace: RedisKeyspace(prefix: BatchTestServices.uniquePrefix()),
+            catalog: harness.catalog, futureToleranceMs: harness.setup.futureToleranceMs, tracksChanges: true,
+            logger: BatchTestServices.logger)
+        try harness.paths(store: store).ingest(StreamHarness.events(count: 400, nowMs: nowMs, seed: 11, tag: "snap"))
+        let vectors = try StreamHarness.vectors(store, catalog: harness.catalog).count
+        #expect(vectors > 30)
+        let snapshotter = Snapshotter(
+            redisURL: try BatchTestServices.redisURL(), keyspace: store.keyspace, catalog: harness.catalog,
+            database: OfflineDatabase(url: harness.database.url), clock: { nowMs + 60_000 }, logger: BatchTestServices.logger)
+        #expect(try snapshotter.run().written == vectors)
+
+        let job = try harness.setup.backfill(store: store).run(BackfillRequest(rebuildingEverythingIn: harness.catalog)) { _ in }
+        #expect(job.status == "done")
+        #expect(try snapshotter.run().written == vectors)
     }
 
     @Test func anotherDaemonsLeaseIsLeftAlone() throws {
