@@ -10,7 +10,8 @@ import TesseraRedis
 /// path (the event log in PostgreSQL) as two consumer groups, each on a dedicated thread
 /// (librdkafka, hiredis and libpq calls block), so a PostgreSQL outage never stalls
 /// online freshness and a Redis outage never stalls the event log. On graceful shutdown
-/// each finishes its current batch, commits, and leaves its group.
+/// each finishes its current batch, commits, and leaves its group. The snapshotter runs
+/// on a third thread (when snapshots are on) and stops between chunks.
 public struct StreamService: Service {
     private let config: ServiceConfig
     private let catalog: FeatureCatalog
@@ -39,6 +40,9 @@ public struct StreamService: Service {
                 if !config.postgresURL.isEmpty {
                     group.addTask { try await onThread("tessera-offline") { try runOffline(stop: stop) } }
                 }
+                if let intervalMs = config.snapshotIntervalMs {
+                    group.addTask { try await onThread("tessera-snapshots") { try runSnapshots(intervalMs: intervalMs, stop: stop) } }
+                }
                 // One path failing for good (e.g. a bad broker address) stops the daemon.
                 for try await _ in group {}
             }
@@ -60,7 +64,8 @@ public struct StreamService: Service {
         }
         let store = OnlineStore(
             url: try RedisURL(parsing: config.redis.url), keyspace: RedisKeyspace(prefix: config.redis.keyPrefix),
-            catalog: catalog, futureToleranceMs: config.ingest.futureToleranceMs, logger: logger)
+            catalog: catalog, futureToleranceMs: config.ingest.futureToleranceMs,
+            tracksChanges: config.snapshotIntervalMs != nil, logger: logger)
         let pipeline = IngestionPipeline(
             consumer: consumer, deadLetters: deadLetters, store: store, catalog: catalog,
             settings: .init(
@@ -104,6 +109,16 @@ public struct StreamService: Service {
             try writer.processBatch()
         }
         logger.info("event log stopped", metadata: ["logged": "\(status.loggedEvents)"])
+    }
+
+    /// Every interval, the vectors that changed go to PostgreSQL (`Snapshotter`).
+    private func runSnapshots(intervalMs: Int64, stop: StopSignal) throws {
+        let snapshotter = Snapshotter(
+            redisURL: try RedisURL(parsing: config.redis.url), keyspace: RedisKeyspace(prefix: config.redis.keyPrefix),
+            catalog: catalog, database: OfflineDatabase(url: config.postgresURL), clock: clock, logger: logger)
+        logger.info("snapshots started", metadata: ["interval_ms": "\(intervalMs)"])
+        snapshotter.runPeriodically(intervalMs: intervalMs, shouldStop: { stop.isRaised })
+        logger.info("snapshots stopped")
     }
 
     private var decoder: EventDecoder {

@@ -46,6 +46,9 @@ public struct ServiceConfig: Sendable {
     public var postgresURL: String
     public var ingest: Ingest
     public var rollerIntervalMs: Int64
+    /// How often changed vectors are written to PostgreSQL; nil when snapshots are off
+    /// (`snapshots.interval: off`, or no PostgreSQL URL).
+    public var snapshotIntervalMs: Int64?
     public var api: API
     public var logLevel: String
     /// How long a graceful shutdown may take before the process exits anyway.
@@ -62,7 +65,7 @@ extension ServiceConfig {
 
     public static func load(yaml: String, file: String, environment: [String: String]) throws -> ServiceConfig {
         let root = try ConfigNode.parse(yaml: yaml, file: file)
-        try root.requireKeys(in: ["kafka", "redis", "postgres", "ingest", "roller", "api", "log", "shutdown_timeout"])
+        try root.requireKeys(in: ["kafka", "redis", "postgres", "ingest", "roller", "snapshots", "api", "log", "shutdown_timeout"])
         func override(_ key: String) -> String? {
             guard let variable = environmentOverrides.first(where: { $0.key == key })?.variable,
                   let value = environment[variable], !value.isEmpty else { return nil }
@@ -106,6 +109,21 @@ extension ServiceConfig {
         try rollerNode?.requireKeys(in: ["interval"])
         let rollerIntervalMs = try rollerNode?.optional("interval")?.durationMs() ?? 1_000
 
+        let snapshotsNode = try root.optional("snapshots")
+        try snapshotsNode?.requireKeys(in: ["interval"])
+        var snapshotIntervalMs: Int64? = 300_000
+        if let intervalNode = try snapshotsNode?.optional("interval") {
+            let text = try intervalNode.string()
+            if text == "off" {
+                snapshotIntervalMs = nil
+            } else {
+                guard let ms = DurationText.milliseconds(text) else {
+                    throw intervalNode.error("'\(text)' is not a duration (use e.g. 30s, 5m, 1h) or off")
+                }
+                snapshotIntervalMs = ms
+            }
+        }
+
         let apiNode = try root.optional("api")
         try apiNode?.requireKeys(in: [
             "listen", "max_body_bytes", "max_entities_per_request", "auth", "keys_file", "rate_limit", "max_in_flight",
@@ -142,7 +160,7 @@ extension ServiceConfig {
 
         return ServiceConfig(
             kafka: kafka, redis: redis, postgresURL: postgresURL, ingest: ingest,
-            rollerIntervalMs: rollerIntervalMs, api: api, logLevel: logLevel,
+            rollerIntervalMs: rollerIntervalMs, snapshotIntervalMs: postgresURL.isEmpty ? nil : snapshotIntervalMs, api: api, logLevel: logLevel,
             shutdownTimeoutMs: try root.optional("shutdown_timeout")?.durationMs() ?? 30_000)
     }
 

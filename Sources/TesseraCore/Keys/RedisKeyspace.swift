@@ -28,6 +28,19 @@ public struct RedisKeyspace: Sendable {
     /// The roller's progress: every boundary up to this time is done.
     public func rollerCursorKey(view: String) -> String { "\(prefix):roller:\(view)" }
 
+    // The snapshotter's keys of a view share the hash tag `{snap|view}`, so the RENAME
+    // from the changed set to the processing set stays on one Redis Cluster slot.
+    private func snapshotPrefix(view: String) -> String { "\(prefix):{snap|\(view)}" }
+
+    /// Set of entities whose vector changed since the last snapshot took the set.
+    public func changedKey(view: String) -> String { snapshotPrefix(view: view) + ":changed" }
+
+    /// The changed set a snapshot run took; members leave it once written to PostgreSQL.
+    public func snapshotProcessingKey(view: String) -> String { snapshotPrefix(view: view) + ":processing" }
+
+    /// Lease naming the daemon that is snapshotting the view, so several daemons take turns.
+    public func snapshotLeaseKey(view: String) -> String { snapshotPrefix(view: view) + ":lease" }
+
     // Fields of the state hash; the apply script builds the same names.
     /// `slot` is an `AggregationSlot.storageName`.
     public static func tileField(slot: String, tile: Int64) -> String { "\(slot):\(tile)" }

@@ -11,11 +11,18 @@ public final class OnlineStore {
     private var connection: RedisConnection?
     private var shas: [String: String] = [:]
     private var viewsBySHA: [String: String] = [:]
+    /// When on, every applied or recomputed entity is added to its view's changed set,
+    /// which the snapshotter drains; off when snapshots are off, so nothing grows unread.
+    private let tracksChanges: Bool
     private let logger: Logger
 
-    public init(url: RedisURL, keyspace: RedisKeyspace, catalog: FeatureCatalog, futureToleranceMs: Int64, logger: Logger) {
+    public init(
+        url: RedisURL, keyspace: RedisKeyspace, catalog: FeatureCatalog, futureToleranceMs: Int64,
+        tracksChanges: Bool = false, logger: Logger
+    ) {
         self.url = url
         self.keyspace = keyspace
+        self.tracksChanges = tracksChanges
         self.logger = logger
         var calls: [String: ApplyCall] = [:]
         for view in catalog.streamViews {
@@ -47,6 +54,7 @@ public final class OnlineStore {
     public func apply(_ batches: [ViewDeltas], nowMs: Int64) throws -> [[Outcome]] {
         var commands: [[String]] = []
         var scriptCommandIndex: [[Int]] = []
+        var changedCommandIndexes: [Int] = []
         for batch in batches {
             guard let call = calls[batch.view] else { throw RedisError("unknown view \(batch.view)") }
             let sha = try scriptSHA(batch.view)
@@ -56,9 +64,14 @@ public final class OnlineStore {
                 commands.append(call.command(sha: sha, entity: delta.entity, delta: delta, nowMs: nowMs))
                 commands += rollCommands(call.script.view, entity: delta.entity, boundaries: delta.rollBoundaries, nowMs: nowMs)
             }
+            if let changed = changedCommand(view: batch.view, entities: batch.deltas.lazy.map(\.entity)) {
+                changedCommandIndexes.append(commands.count)
+                commands.append(changed)
+            }
             scriptCommandIndex.append(indexes)
         }
         let replies = try run(commands)
+        try checkChangedReplies(changedCommandIndexes.map { replies[$0] })
         return try scriptCommandIndex.map { indexes in try indexes.map { try outcome(replies[$0]) } }
     }
 
@@ -91,7 +104,11 @@ public final class OnlineStore {
             commands.append(call.command(sha: sha, rebuild: rebuild, nowMs: nowMs))
             commands += rollCommands(call.script.view, entity: rebuild.entity, boundaries: rebuild.rollBoundaries, nowMs: nowMs)
         }
+        // A rebuild (fence moved or not) may rewrite the vector: the next snapshot looks.
+        let changed = changedCommand(view: view, entities: rebuilds.lazy.map(\.entity))
+        if let changed { commands.append(changed) }
         let replies = try run(commands)
+        if changed != nil, let last = replies.last { try checkChangedReplies([last]) }
         return try scriptIndexes.map { index in
             let reply = replies[index]
             if let items = reply.array, items.count == 2, items[0].integer == -2, let partition = items[1].integer {
@@ -106,8 +123,28 @@ public final class OnlineStore {
     public func recompute(view: String, entities: [EntityKey], nowMs: Int64) throws {
         guard let call = calls[view] else { throw RedisError("unknown view \(view)") }
         let sha = try scriptSHA(view)
-        let replies = try run(entities.map { call.command(sha: sha, entity: $0, delta: nil, nowMs: nowMs) })
-        for reply in replies { _ = try outcome(reply) }
+        var commands = entities.map { call.command(sha: sha, entity: $0, delta: nil, nowMs: nowMs) }
+        if let changed = changedCommand(view: view, entities: entities) { commands.append(changed) }
+        let replies = try run(commands)
+        for reply in replies.prefix(entities.count) { _ = try outcome(reply) }
+        try checkChangedReplies(replies.dropFirst(entities.count))
+    }
+
+    /// One SADD per view and round trip marks the entities for the next snapshot. Sent
+    /// with the applies, so a retried batch marks them again (a replayed delta too:
+    /// writing its unchanged vector once more costs a row, never a missed change).
+    private func changedCommand(view: String, entities: some Sequence<EntityKey>) -> [String]? {
+        guard tracksChanges else { return nil }
+        let members = entities.map(\.encoded)
+        return members.isEmpty ? nil : ["SADD", keyspace.changedKey(view: view)] + members
+    }
+
+    /// A change that was applied but not marked would never be snapshotted: fail the batch
+    /// so it is retried (the fences make the applies no-ops then).
+    private func checkChangedReplies(_ replies: some Sequence<RedisReply>) throws {
+        for reply in replies {
+            if let message = reply.errorMessage { throw RedisError("marking entities for the snapshot failed: \(message)") }
+        }
     }
 
     /// Plain commands, e.g. the roller's SMEMBERS and cursor updates.

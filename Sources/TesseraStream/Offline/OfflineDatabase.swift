@@ -1,7 +1,8 @@
 import TesseraCore
 import TesseraPostgres
 
-/// The offline log's tables in PostgreSQL. Owns one connection, reconnecting after a
+/// The offline tables in PostgreSQL (the event log here, snapshots in
+/// `OfflineDatabase+Snapshots.swift`). Owns one connection, reconnecting after a
 /// failure; used from one thread.
 public final class OfflineDatabase {
     private let url: String
@@ -13,7 +14,7 @@ public final class OfflineDatabase {
         self.url = url
     }
 
-    private func connected() throws -> PostgresConnection {
+    func connected() throws -> PostgresConnection {
         if let connection, !connection.isBroken { return connection }
         connection = nil
         knownDays.removeAll()
@@ -66,7 +67,7 @@ public final class OfflineDatabase {
         knownDays.formUnion(first...last)
     }
 
-    private static func dayText(_ day: Int64) -> String {
+    static func dayText(_ day: Int64) -> String {
         String(RFC3339.string(epochMilliseconds: day * 86_400_000).prefix(10))
     }
 

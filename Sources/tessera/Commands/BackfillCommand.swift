@@ -43,7 +43,8 @@ struct BackfillCommand: ParsableCommand {
                 try database.requireMigrations(in: ConfigFiles.migrationsDirectory(nil))
                 let store = OnlineStore(
                     url: try RedisURL(parsing: files.service.redis.url), keyspace: RedisKeyspace(prefix: files.service.redis.keyPrefix),
-                    catalog: files.catalog, futureToleranceMs: files.service.ingest.futureToleranceMs, logger: logger)
+                    catalog: files.catalog, futureToleranceMs: files.service.ingest.futureToleranceMs,
+                    tracksChanges: files.service.snapshotIntervalMs != nil, logger: logger)
                 let backfill = Backfill(
                     database: database, store: store, catalog: files.catalog,
                     settings: .init(offlineGroup: files.service.kafka.offlineConsumerGroup, topic: files.service.kafka.topic,

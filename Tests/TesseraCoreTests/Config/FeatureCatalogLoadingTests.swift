@@ -76,6 +76,23 @@ import Testing
         let path = DefaultConfig.folder + "/tessera.yaml"
         let config = try ServiceConfig.load(yaml: String(contentsOfFile: path, encoding: .utf8), file: path, environment: [:])
         #expect(config.kafka.topic == "clickstream" && config.api.port == 8080)
+        #expect(config.snapshotIntervalMs == 300_000)
+    }
+
+    @Test func snapshotsDefaultToFiveMinutesAndTurnOff() throws {
+        let postgres = "postgres: {url: 'postgresql://p/db'}\n"
+        #expect(try ServiceConfig.load(yaml: yaml + postgres, file: "tessera.yaml", environment: [:]).snapshotIntervalMs == 300_000)
+        let every30s = try ServiceConfig.load(yaml: yaml + postgres + "snapshots: {interval: 30s}\n", file: "tessera.yaml", environment: [:])
+        #expect(every30s.snapshotIntervalMs == 30_000)
+        for off in ["off", "'off'"] {
+            let config = try ServiceConfig.load(yaml: yaml + postgres + "snapshots: {interval: \(off)}\n", file: "tessera.yaml", environment: [:])
+            #expect(config.snapshotIntervalMs == nil)
+        }
+        // Snapshots go to PostgreSQL: without it there are none.
+        #expect(try ServiceConfig.load(yaml: yaml, file: "tessera.yaml", environment: [:]).snapshotIntervalMs == nil)
+        #expect(throws: ConfigError(file: "tessera.yaml", key: "snapshots.interval", problem: "'0' is not a duration (use e.g. 30s, 5m, 1h) or off")) {
+            try ServiceConfig.load(yaml: yaml + postgres + "snapshots: {interval: 0}\n", file: "tessera.yaml", environment: [:])
+        }
     }
 
     @Test func badValuesNameTheKey() {
