@@ -6,6 +6,6 @@ struct Tessera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Tessera: a batch-and-stream feature store daemon.",
-        subcommands: [ServeCommand.self, DevKafkaCommand.self, ProduceCommand.self, KeysCommand.self, MigrateCommand.self]
+        subcommands: [ServeCommand.self, DevKafkaCommand.self, ProduceCommand.self, KeysCommand.self, MigrateCommand.self, TrainingSetCommand.self, VerifyCommand.self]
     )
 }

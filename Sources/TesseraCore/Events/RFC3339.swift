@@ -68,6 +68,12 @@ public enum RFC3339 {
         return seconds * 1_000 + millisecond
     }
 
+    /// The same for a Swift string (spine files, command-line options).
+    public static func epochMilliseconds(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { epochMilliseconds(UnsafeRawBufferPointer($0)) }
+    }
+
     /// Writes `epochMilliseconds` as a `date-time` with `fractionDigits` (0...9) fraction digits,
     /// in UTC with `Z` when `utcOffsetMinutes` is nil, else in that offset (`+00:00` for 0).
     public static func string(epochMilliseconds: Int64, utcOffsetMinutes: Int? = nil, fractionDigits: Int = 3) -> String {

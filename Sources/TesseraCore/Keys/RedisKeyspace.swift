@@ -17,6 +17,30 @@ public struct RedisKeyspace: Sendable {
     /// The packed feature vector the lookup API reads.
     public func vectorKey(view: String, entity: EntityKey) -> String { entityPrefix(view: view, entity: entity) + ":v" }
 
+    /// A SCAN pattern matching every vector key of a view (glob characters escaped).
+    public func vectorKeyPattern(view: String) -> String {
+        "\(Self.globEscaped(prefix)):{\(Self.globEscaped(view))|*}:v"
+    }
+
+    /// The entity a vector key of `view` names, or nil for another key.
+    public func entity(fromVectorKey key: String, view: String) -> EntityKey? {
+        let head = "\(prefix):{\(view)|", tail = "}:v"
+        guard key.utf8.count >= head.utf8.count + tail.utf8.count, key.utf8.starts(with: head.utf8),
+            key.utf8.reversed().starts(with: tail.utf8.reversed())
+        else { return nil }
+        let bytes = Array(key.utf8)
+        return EntityKey(encoded: String(decoding: bytes[head.utf8.count..<(bytes.count - tail.utf8.count)], as: UTF8.self))
+    }
+
+    private static func globEscaped(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if "*?[]\\".contains(character) { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
     /// One HyperLogLog per approx-distinct slot and tile.
     public func distinctKey(view: String, entity: EntityKey, slot: String, tile: Int64) -> String {
         entityPrefix(view: view, entity: entity) + ":h:\(slot):\(tile)"
@@ -35,5 +59,9 @@ public struct RedisKeyspace: Sendable {
     public static func timeField(of field: String) -> String { field + "t" }
     public static func lifetimeField(slot: String) -> String { slot }
     public static func fenceField(partition: Int32) -> String { "f:\(partition)" }
+    /// The partition a fence field is for, or nil when the field is not a fence.
+    public static func fencePartition(field: String) -> Int32? {
+        field.hasPrefix("f:") ? Int32(field.dropFirst(2)) : nil
+    }
     public static let newestEventField = "e"
 }
