@@ -47,17 +47,19 @@ public struct ViewRecomputation: Sendable {
         if !windowed.isEmpty {
             let aggregates = windowed.map { feature in
                 let tileMs = feature.slot.tileMs!
-                let inWindow = "\(sql.tile(tileMs: tileMs)) >= floor((t.now_ms - \(feature.windowMs))::numeric / \(tileMs))"
+                let inWindow = "e.tile_\(tileMs) >= floor((t.now_ms - \(feature.windowMs))::numeric / \(tileMs))::bigint"
                 return "\(sql.aggregate(feature.slot, where: inWindow)) as f\(feature.index)"
             }
+            // Each event's tile per tile length, computed once rather than per aggregate.
+            let tiles = Set(windowed.map { $0.slot.tileMs! }).sorted().map { "\(sql.tile(tileMs: $0)) as tile_\($0)" }
             // The earliest event any window can take is less than W + T before now: a bound
             // the (key, event_time) indexes and the daily partitions can use.
             let spanMs = windowed.map { $0.windowMs + $0.slot.tileMs! }.max()!
             laterals.append(
                 """
                 cross join lateral (select \(aggregates.joined(separator: ", "))
-                    from tessera.events e
-                    where \(keyMatch) and e.event_time >= t.now_at - interval '\(spanMs) milliseconds' and \(counted)) w
+                    from (select e.*, \(tiles.joined(separator: ", ")) from tessera.events e
+                          where \(keyMatch) and e.event_time >= t.now_at - interval '\(spanMs) milliseconds' and \(counted)) e) w
                 """)
             columns += windowed.map { "w.f\($0.index)" }
         }

@@ -12,7 +12,10 @@ enum FeatureTolerance: Equatable, CustomStringConvertible {
     /// distinct; allowed 5 standard errors, and at least 2.
     case hyperLogLog
 
-    static let hyperLogLogStandardError = 0.0081
+    /// Redis's HyperLogLog: 1.04 / sqrt(16384 registers) ≈ 0.81%.
+    static let hyperLogLogStandardErrorPercent = 0.81
+    static let hyperLogLogStandardErrors = 5.0
+    static var hyperLogLogBound: Double { hyperLogLogStandardErrors * hyperLogLogStandardErrorPercent / 100 }
 
     static func of(_ feature: FeatureDefinition, in view: StreamView) -> FeatureTolerance {
         switch feature.kind {
@@ -25,7 +28,7 @@ enum FeatureTolerance: Equatable, CustomStringConvertible {
         case .ratio(let numerator, let denominator, _, _):
             // A ratio over an estimate may be off by both sides' errors.
             let sides = [numerator, denominator].map { of(view.features[$0], in: view) }
-            return sides.contains(.hyperLogLog) ? .relative(2 * 5 * hyperLogLogStandardError) : .relative(1e-9)
+            return sides.contains(.hyperLogLog) ? .relative(2 * hyperLogLogBound) : .relative(1e-9)
         }
     }
 
@@ -37,15 +40,15 @@ enum FeatureTolerance: Equatable, CustomStringConvertible {
         case .relative(let bound):
             return abs(online - offline) <= bound * max(abs(online), abs(offline))
         case .hyperLogLog:
-            return abs(online - offline) <= max(2, 5 * Self.hyperLogLogStandardError * offline)
+            return abs(online - offline) <= max(2, Self.hyperLogLogBound * offline)
         }
     }
 
     var description: String {
         switch self {
         case .exact: "exact"
-        case .relative(let bound): "relative \(bound)"
-        case .hyperLogLog: "max(2, \(5 * Self.hyperLogLogStandardError) × exact)"
+        case .relative(let bound): "within \(bound) relative"
+        case .hyperLogLog: "within max(2, \(Int(Self.hyperLogLogStandardErrors)) × \(Self.hyperLogLogStandardErrorPercent)% of exact)"
         }
     }
 }
