@@ -40,7 +40,7 @@ public struct VerifyReport: Sendable {
                 "\(view.view): \(view.checked) entities checked, \(view.notYetLogged) skipped (not yet in the event log), \(view.staleOrGone) skipped (stale layout or gone)")
             let width = view.features.map(\.feature.count).max() ?? 0
             for feature in view.features {
-                let name = feature.feature.padding(toLength: width)
+                let name = feature.feature.paddedRight(to: width)
                 lines.append("  \(name)  \(feature.mismatches == 0 ? "ok" : "\(feature.mismatches) mismatched")  (tolerance: \(feature.tolerance))")
                 for example in feature.examples {
                     lines.append("      \(example.entity): online \(example.online.isEmpty ? "none" : example.online), log \(example.offline.isEmpty ? "none" : example.offline)")
@@ -58,5 +58,5 @@ public struct VerifyReport: Sendable {
 }
 
 extension String {
-    func padding(toLength length: Int) -> String { self + String(repeating: " ", count: max(0, length - count)) }
+    func paddedRight(to length: Int) -> String { self + String(repeating: " ", count: max(0, length - count)) }
 }

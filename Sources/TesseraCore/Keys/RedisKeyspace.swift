@@ -24,12 +24,9 @@ public struct RedisKeyspace: Sendable {
 
     /// The entity a vector key of `view` names, or nil for another key.
     public func entity(fromVectorKey key: String, view: String) -> EntityKey? {
-        let head = "\(prefix):{\(view)|", tail = "}:v"
-        guard key.utf8.count >= head.utf8.count + tail.utf8.count, key.utf8.starts(with: head.utf8),
-            key.utf8.reversed().starts(with: tail.utf8.reversed())
-        else { return nil }
-        let bytes = Array(key.utf8)
-        return EntityKey(encoded: String(decoding: bytes[head.utf8.count..<(bytes.count - tail.utf8.count)], as: UTF8.self))
+        let bytes = Array(key.utf8), head = Array("\(prefix):{\(view)|".utf8), tail = Array("}:v".utf8)
+        guard bytes.count >= head.count + tail.count, bytes.starts(with: head), bytes.suffix(tail.count).elementsEqual(tail) else { return nil }
+        return EntityKey(encoded: String(decoding: bytes[head.count..<(bytes.count - tail.count)], as: UTF8.self))
     }
 
     private static func globEscaped(_ text: String) -> String {
@@ -58,10 +55,11 @@ public struct RedisKeyspace: Sendable {
     /// For `last`: the event time that goes with the value in `tileField`/`lifetimeField`.
     public static func timeField(of field: String) -> String { field + "t" }
     public static func lifetimeField(slot: String) -> String { slot }
-    public static func fenceField(partition: Int32) -> String { "f:\(partition)" }
+    public static func fenceField(partition: Int32) -> String { fencePrefix + String(partition) }
     /// The partition a fence field is for, or nil when the field is not a fence.
     public static func fencePartition(field: String) -> Int32? {
-        field.hasPrefix("f:") ? Int32(field.dropFirst(2)) : nil
+        field.hasPrefix(fencePrefix) ? Int32(field.dropFirst(fencePrefix.count)) : nil
     }
+    private static let fencePrefix = "f:"
     public static let newestEventField = "e"
 }
