@@ -6,7 +6,9 @@ struct Tessera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Tessera: a batch-and-stream feature store daemon.",
-        subcommands: [ServeCommand.self, DevKafkaCommand.self, ProduceCommand.self, KeysCommand.self, MigrateCommand.self, BackfillCommand.self,
-                      MaterializeCommand.self]
+        subcommands: [
+            ServeCommand.self, DevKafkaCommand.self, ProduceCommand.self, KeysCommand.self, MigrateCommand.self,
+            BackfillCommand.self, MaterializeCommand.self, TrainingSetCommand.self, VerifyCommand.self,
+        ]
     )
 }

@@ -7,6 +7,7 @@ public enum RFC3339 {
     ///
     /// `T`/`Z` may be lower case (the ABNF is case-insensitive). A leap second (`:60`) is accepted
     /// as the RFC allows and lands on the first millisecond of the next minute's second 0.
+    /// (Strings: spine files, command-line options.)
     public static func epochMilliseconds(_ text: String) -> Int64? {
         var text = text
         return text.withUTF8 { epochMilliseconds(UnsafeRawBufferPointer($0)) }

@@ -17,6 +17,27 @@ public struct RedisKeyspace: Sendable {
     /// The packed feature vector the lookup API reads.
     public func vectorKey(view: String, entity: EntityKey) -> String { entityPrefix(view: view, entity: entity) + ":v" }
 
+    /// A SCAN pattern matching every vector key of a view (glob characters escaped).
+    public func vectorKeyPattern(view: String) -> String {
+        "\(Self.globEscaped(prefix)):{\(Self.globEscaped(view))|*}:v"
+    }
+
+    /// The entity a vector key of `view` names, or nil for another key.
+    public func entity(fromVectorKey key: String, view: String) -> EntityKey? {
+        let bytes = Array(key.utf8), head = Array("\(prefix):{\(view)|".utf8), tail = Array("}:v".utf8)
+        guard bytes.count >= head.count + tail.count, bytes.starts(with: head), bytes.suffix(tail.count).elementsEqual(tail) else { return nil }
+        return EntityKey(encoded: String(decoding: bytes[head.count..<(bytes.count - tail.count)], as: UTF8.self))
+    }
+
+    private static func globEscaped(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if "*?[]\\".contains(character) { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
     /// One HyperLogLog per approx-distinct slot and tile.
     public func distinctKey(view: String, entity: EntityKey, slot: String, tile: Int64) -> String {
         entityPrefix(view: view, entity: entity) + ":h:\(slot):\(tile)"
@@ -47,6 +68,11 @@ public struct RedisKeyspace: Sendable {
     /// For `last`: the event time that goes with the value in `tileField`/`lifetimeField`.
     public static func timeField(of field: String) -> String { field + "t" }
     public static func lifetimeField(slot: String) -> String { slot }
-    public static func fenceField(partition: Int32) -> String { "f:\(partition)" }
+    public static func fenceField(partition: Int32) -> String { fencePrefix + String(partition) }
+    /// The partition a fence field is for, or nil when the field is not a fence.
+    public static func fencePartition(field: String) -> Int32? {
+        field.hasPrefix(fencePrefix) ? Int32(field.dropFirst(fencePrefix.count)) : nil
+    }
+    private static let fencePrefix = "f:"
     public static let newestEventField = "e"
 }

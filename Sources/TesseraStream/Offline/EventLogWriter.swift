@@ -103,4 +103,11 @@ public struct LoggedEvent: Sendable {
     public var payload: [UInt8]
     public var partition: Int32
     public var offset: Int64
+
+    public init(event: ClickEvent, payload: [UInt8], partition: Int32, offset: Int64) {
+        self.event = event
+        self.payload = payload
+        self.partition = partition
+        self.offset = offset
+    }
 }

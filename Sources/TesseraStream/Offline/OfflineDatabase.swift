@@ -25,7 +25,12 @@ public final class OfflineDatabase {
 
     /// Next offset per partition that the log already holds for this group and topic.
     public func storedOffsets(group: String, topic: String) throws -> [Int32: Int64] {
-        let result = try connected().execute(
+        try Self.storedOffsets(group: group, topic: topic, on: connected())
+    }
+
+    /// The same on a caller's connection (`tessera verify` checks the log covers what it compares).
+    public static func storedOffsets(group: String, topic: String, on connection: PostgresConnection) throws -> [Int32: Int64] {
+        let result = try connection.execute(
             "select partition, next_offset from tessera.consumer_offsets where consumer_group = $1 and topic = $2", [group, topic])
         var offsets: [Int32: Int64] = [:]
         for row in result.rows {

@@ -15,10 +15,7 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         let files = try ConfigFiles.load(configDir: options.configDir)
-        let url = files.service.postgresURL
-        guard !url.isEmpty else {
-            throw StartupError(message: "config error: postgres.url is not set (tessera.yaml or TESSERA_POSTGRES_URL)")
-        }
+        let url = try ConfigFiles.requirePostgresURL(files.service)
         let directory = ConfigFiles.migrationsDirectory(migrationsDir)
         // Failures that stop the command are reported as one line, like config errors.
         do {

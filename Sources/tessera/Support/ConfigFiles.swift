@@ -28,6 +28,14 @@ struct ConfigFiles {
         }
     }
 
+    /// The PostgreSQL URL, or the one-line error naming where to set it.
+    static func requirePostgresURL(_ service: ServiceConfig) throws -> String {
+        guard !service.postgresURL.isEmpty else {
+            throw StartupError(message: "config error: postgres.url is not set (tessera.yaml or TESSERA_POSTGRES_URL)")
+        }
+        return service.postgresURL
+    }
+
     /// The migrations folder: the option, else `TESSERA_MIGRATIONS_DIR`, else `./migrations`.
     static func migrationsDirectory(_ option: String?) -> String {
         option ?? ProcessInfo.processInfo.environment["TESSERA_MIGRATIONS_DIR"] ?? "migrations"
