@@ -14,4 +14,16 @@ enum FeatureValueText {
             return String(value)
         }
     }
+
+    /// A batch feature's value: empty for null, numbers as the shortest decimal that reads
+    /// back as the same value, booleans as `true`/`false`, strings as they are.
+    static func text(_ value: BatchValue) -> String {
+        switch value {
+        case .null: ""
+        case .double(let number): String(number)
+        case .int(let number): String(number)
+        case .string(let text): text
+        case .bool(let flag): flag ? "true" : "false"
+        }
+    }
 }

@@ -2,13 +2,10 @@ import TesseraCore
 import TesseraPostgres
 
 /// Builds a point-in-time correct training set: for each spine row at time t, every
-/// requested feature as the online store would have served it at t from the events with
-/// event time ≤ t (no leakage from the future). The spine is read, recomputed in
+/// requested feature as the online store would have served it at t: stream views from
+/// the events with event time ≤ t, batch views from the entity's latest source row with
+/// timestamp ≤ t (no leakage from the future). The spine is read, recomputed in
 /// PostgreSQL and written in chunks, so memory stays bounded however long it is.
-///
-/// Only stream views are supported. A batch view would be one more source here: the
-/// latest row of its table with key = the spine's key and timestamp ≤ t, loaded from the
-/// same target table with a LATERAL query of its own.
 public struct TrainingSetBuilder: Sendable {
     public var catalog: FeatureCatalog
     /// Spine rows recomputed per round trip.
@@ -30,9 +27,12 @@ public struct TrainingSetBuilder: Sendable {
         if let clash = selection.columnNames.first(where: spine.header.contains) {
             throw TrainingSetError.badSpine(CSVError(path: spinePath, line: 1, problem: "column '\(clash)' would clash with a feature column"))
         }
-        let recomputations = selection.views.map { ViewRecomputation(view: $0.view) }
+        let streams = selection.streamViews.map { ViewRecomputation(view: $0.view) }
+        let batches = selection.batchViews.map { BatchPointInTime(view: $0.view) }
         let output = try CSVWriter(path: outputPath)
         try output.write(spine.header + selection.columnNames)
+        // A batch source's `timestamp` columns (no zone) read as UTC, as materialize reads them.
+        try connection.execute(BatchSourceSQL.sessionSetup)
         try TargetTable.create(on: connection)
 
         var written = 0
@@ -40,14 +40,20 @@ public struct TrainingSetBuilder: Sendable {
             let rows = try spine.next(limit: chunkRows)
             guard !rows.isEmpty else { break }
             try TargetTable.load(rows.map(\.target), on: connection)
-            let values = try recomputations.map { try $0.values(on: connection, bound: .eventTimeAtMostNow) }
-            for (rowIndex, row) in rows.enumerated() {
+            let streamValues = try streams.map { try $0.values(on: connection, bound: .eventTimeAtMostNow) }
+            let batchValues = try batches.map { try $0.values(on: connection) }
+            for rowIndex in rows.indices {
                 let featureFields = selection.columns.map { column in
-                    let group = selection.views[column.view]
-                    let featureIndex = group.featureIndexes[column.feature]
-                    return FeatureValueText.text(values[column.view][rowIndex][featureIndex], group.view.features[featureIndex].valueType)
+                    switch column {
+                    case .stream(let group, let feature):
+                        let view = selection.streamViews[group]
+                        let featureIndex = view.featureIndexes[feature]
+                        return FeatureValueText.text(streamValues[group][rowIndex][featureIndex], view.view.features[featureIndex].valueType)
+                    case .batch(let group, let feature):
+                        return FeatureValueText.text(batchValues[group][rowIndex][selection.batchViews[group].featureIndexes[feature]])
+                    }
                 }
-                try output.write(row.fields + featureFields)
+                try output.write(rows[rowIndex].fields + featureFields)
             }
             written += rows.count
         }

@@ -12,14 +12,16 @@ struct TrainingSetCommand: ParsableCommand {
             The spine is a CSV file with a header: a `timestamp` column (RFC 3339 or epoch \
             milliseconds), the join-key columns of the requested views (product_id, user_id, \
             query), and any other columns (labels), which are copied through. Each output row \
-            is the spine row followed by one column per feature, named view__feature, computed \
-            from the event log with event time ≤ the row's timestamp under the online window \
-            rules (empty = no value). Stream views only: batch views are not supported yet.
+            is the spine row followed by one column per feature, named view__feature, as a \
+            lookup would have answered at the row's timestamp (empty = no value): stream views \
+            recomputed from the event log with event time ≤ the timestamp under the online \
+            window rules, batch views from the entity's latest source row with timestamp ≤ the \
+            row's timestamp, none when that row is older than the view's ttl.
             """)
 
     @OptionGroup var options: ConfigOptions
     @Option(help: "The spine CSV file.") var spine: String
-    @Option(help: "Features to add, comma-separated view:feature (e.g. product_stats:views_24h,user_stats:clicks_7d).")
+    @Option(help: "Features to add, comma-separated view:feature (e.g. product_stats:views_24h,product_catalog:price).")
     var features: String
     @Option(help: "Where to write the training set (CSV).") var out: String
 

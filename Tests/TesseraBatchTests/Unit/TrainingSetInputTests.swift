@@ -42,10 +42,19 @@ import TesseraCore
         #expect(rows[0].target.keys == [.query: "running shoes"])
     }
 
-    @Test func featureListsNameStreamViewsOnly() throws {
+    @Test func featureListsNameStreamAndBatchViews() throws {
         let catalog = try BatchTestServices.catalog()
-        let selection = try FeatureSelection(parsing: "user_stats:clicks_7d, product_stats:ctr_24h,user_stats:views_1h", catalog: catalog)
-        #expect(selection.columnNames == ["user_stats__clicks_7d", "product_stats__ctr_24h", "user_stats__views_1h"])
+        let selection = try FeatureSelection(
+            parsing: "user_stats:clicks_7d, product_catalog:brand,product_stats:ctr_24h,user_stats:views_1h,product_catalog:price", catalog: catalog)
+        #expect(selection.columnNames == [
+            "user_stats__clicks_7d", "product_catalog__brand", "product_stats__ctr_24h", "user_stats__views_1h", "product_catalog__price",
+        ])
+        #expect(selection.columns == [
+            .stream(group: 0, feature: 0), .batch(group: 0, feature: 0), .stream(group: 1, feature: 0), .stream(group: 0, feature: 1),
+            .batch(group: 0, feature: 1),
+        ])
+        #expect(selection.streamViews.map(\.view.name) == ["user_stats", "product_stats"])
+        #expect(selection.batchViews.map(\.featureIndexes) == [[2, 0]])
         #expect(selection.joinKeys == [.userID, .productID])
         func error(_ list: String) -> String {
             do { _ = try FeatureSelection(parsing: list, catalog: catalog); return "no error" } catch { return "\(error)" }
@@ -54,7 +63,9 @@ import TesseraCore
         #expect(error("views_1h") == "--features: 'views_1h' is not view:feature")
         #expect(error("product_stats:nope") == "--features: view product_stats has no feature 'nope'")
         #expect(error("product_stats:views_1h,product_stats:views_1h") == "--features: product_stats:views_1h is named twice")
-        #expect(error("product_catalog:price") == "--features: 'product_catalog' is not a stream view (known: product_stats, user_stats, query_product_stats); training sets do not support batch views yet")
+        #expect(error("product_catalog:nope") == "--features: view product_catalog has no feature 'nope'")
+        #expect(error("product_catalog:price,product_catalog:price") == "--features: product_catalog:price is named twice")
+        #expect(error("nope:price") == "--features: no view 'nope' (known: product_stats, user_stats, query_product_stats, product_catalog)")
     }
 
     @Test func valuesAreWrittenAsTheirTypes() {
@@ -62,5 +73,7 @@ import TesseraCore
         #expect(FeatureValueText.text(12, .int64) == "12")
         #expect(FeatureValueText.text(1_763_700_000_123, .timestampMs) == "1763700000123")
         #expect(FeatureValueText.text(0.25, .double) == "0.25")
+        #expect([BatchValue.null, .double(17.5), .int(-3), .string("a,b"), .bool(true), .bool(false)].map(FeatureValueText.text)
+            == ["", "17.5", "-3", "a,b", "true", "false"])
     }
 }
