@@ -47,14 +47,20 @@ public struct VerifyReport: Sendable {
                 }
             }
         }
-        let checked = views.reduce(0) { $0 + $1.checked }
         let failing = views.reduce(0) { $0 + $1.features.filter { $0.mismatches > 0 }.count }
-        lines.append(
-            mismatches == 0
-                ? "verify: ok, \(checked) entities match the event log"
-                : "verify: FAILED, \(mismatches) mismatched values in \(failing) features (\(checked) entities checked)")
+        if mismatches > 0 {
+            lines.append("verify: FAILED, \(mismatches) mismatched values in \(failing) features (\(checked) entities checked)")
+        } else if checked == 0 {
+            // An empty or flushed online store must not read as a pass.
+            lines.append("verify: nothing checked, no online vector could be compared (empty online store? `tessera backfill --all` rebuilds it)")
+        } else {
+            lines.append("verify: ok, \(checked) entities match the event log")
+        }
         return lines
     }
+
+    /// Entities compared, over every view.
+    public var checked: Int { views.reduce(0) { $0 + $1.checked } }
 }
 
 extension String {

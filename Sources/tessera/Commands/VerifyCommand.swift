@@ -15,7 +15,8 @@ struct VerifyCommand: ParsableCommand {
             fences, windows at the vector's computed-at time) and prints mismatches per \
             feature. Counts, min, max and last must be equal, sums within a relative 1e-9, \
             approx_distinct within max(2, 5 standard errors of a HyperLogLog). Entities the \
-            event log has not caught up with are skipped. Exits 1 on any mismatch.
+            event log has not caught up with are skipped. Exits 1 on any mismatch, 2 when \
+            no entity could be compared (an empty online store is not a pass).
             """)
 
     @OptionGroup var options: ConfigOptions
@@ -51,5 +52,6 @@ struct VerifyCommand: ParsableCommand {
         }
         for line in report.lines { print(line) }
         if report.mismatches > 0 { throw ExitCode(1) }
+        if report.checked == 0 { throw ExitCode(2) }
     }
 }

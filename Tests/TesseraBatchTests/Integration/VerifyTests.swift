@@ -146,4 +146,14 @@ import TesseraStream
         let sampled = try harness.verify(sample: 2)
         #expect(sampled.views.allSatisfy { $0.checked + $0.notYetLogged + $0.staleOrGone == 2 })
     }
+
+    @Test func anEmptyOnlineStoreIsNotAPass() throws {
+        let harness = try Harness()
+        try EventLogFixtures.log(events(count: 50).map { LoggedEvent(event: $0.event, payload: Array("{}".utf8), partition: $0.partition, offset: $0.offset) },
+                                 to: harness.db)
+        let report = try harness.verify()
+        #expect(report.checked == 0)
+        #expect(report.mismatches == 0)
+        #expect(report.lines.last == "verify: nothing checked, no online vector could be compared (empty online store? `tessera backfill --all` rebuilds it)")
+    }
 }
