@@ -18,14 +18,17 @@ public struct StreamService: Service {
     private let status: IngestionStatus
     private let clock: @Sendable () -> Int64
     private let logger: Logger
+    /// The build's migrations: the offline side writes only to a database that has them.
+    private let migrationsDirectory: String?
 
     public init(
-        config: ServiceConfig, catalog: FeatureCatalog, status: IngestionStatus,
+        config: ServiceConfig, catalog: FeatureCatalog, status: IngestionStatus, migrationsDirectory: String? = nil,
         clock: @escaping @Sendable () -> Int64 = StreamService.wallClockMs, logger: Logger
     ) {
         self.config = config
         self.catalog = catalog
         self.status = status
+        self.migrationsDirectory = migrationsDirectory
         self.clock = clock
         self.logger = logger
     }
@@ -98,7 +101,7 @@ public struct StreamService: Service {
             brokers: config.kafka.brokers, groupID: group, topics: [config.kafka.topic], settings: config.kafka.settings, logger: logger)
         defer { consumer.close() }
         let writer = EventLogWriter(
-            consumer: consumer, database: OfflineDatabase(url: config.postgresURL),
+            consumer: consumer, database: OfflineDatabase(url: config.postgresURL, migrationsDirectory: migrationsDirectory),
             settings: .init(
                 topic: config.kafka.topic, consumerGroup: group, batchMaxEvents: config.ingest.offlineBatchMaxEvents,
                 batchMaxWaitMs: config.ingest.batchMaxWaitMs, decoder: decoder),
@@ -115,7 +118,7 @@ public struct StreamService: Service {
     private func runSnapshots(intervalMs: Int64, stop: StopSignal) throws {
         let snapshotter = Snapshotter(
             redisURL: try RedisURL(parsing: config.redis.url), keyspace: RedisKeyspace(prefix: config.redis.keyPrefix),
-            catalog: catalog, database: OfflineDatabase(url: config.postgresURL), clock: clock, logger: logger)
+            catalog: catalog, database: OfflineDatabase(url: config.postgresURL, migrationsDirectory: migrationsDirectory), clock: clock, logger: logger)
         logger.info("snapshots started", metadata: ["interval_ms": "\(intervalMs)"])
         snapshotter.runPeriodically(intervalMs: intervalMs, shouldStop: { stop.isRaised })
         logger.info("snapshots stopped")

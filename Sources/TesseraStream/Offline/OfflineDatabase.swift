@@ -6,12 +6,18 @@ import TesseraPostgres
 /// failure; used from one thread.
 public final class OfflineDatabase {
     private let url: String
+    /// When set, every new connection first checks the schema against these migrations.
+    private let migrationsDirectory: String?
     private var connection: PostgresConnection?
     /// Days whose partitions exist already, so most batches skip the DDL call.
     private var knownDays = Set<Int64>()
 
-    public init(url: String) {
+    /// With `migrationsDirectory`, a database behind or unlike those migrations takes no
+    /// writes (each attempt fails, naming `tessera migrate`): `serve` may have started
+    /// while PostgreSQL was down, or the database may have been restored since.
+    public init(url: String, migrationsDirectory: String? = nil) {
         self.url = url
+        self.migrationsDirectory = migrationsDirectory
     }
 
     func connected() throws -> PostgresConnection {
@@ -19,6 +25,12 @@ public final class OfflineDatabase {
         connection = nil
         knownDays.removeAll()
         let fresh = try PostgresConnection(url: url)
+        if let migrationsDirectory {
+            do { try Migrator(directory: migrationsDirectory).requireUpToDate(on: fresh) } catch {
+                fresh.close()
+                throw error
+            }
+        }
         connection = fresh
         return fresh
     }

@@ -19,6 +19,7 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(help: "Share of malformed events (0...1), which the daemon must dead-letter.") var badRatio = 0.01
     @Option(help: "Number of distinct users.") var users = 5_000
     @Option(help: "Number of distinct products.") var products = 2_000
+    @Flag(help: "Leave demo.product_catalog alone (publish events only, e.g. while PostgreSQL is down).") var noCatalog = false
 
     func validate() throws {
         guard events > 0 else { throw ValidationError("--events must be > 0") }
@@ -37,7 +38,7 @@ struct ProduceCommand: AsyncParsableCommand {
             seed: seed, days: days, badRatio: badRatio, users: users, products: products,
             nowMs: Int64(Date().timeIntervalSince1970 * 1_000)))
 
-        try fillProductTable(generator.productDetails, postgresURL: files.service.postgresURL)
+        if !noCatalog { try fillProductTable(generator.productDetails, postgresURL: files.service.postgresURL) }
 
         let topic = files.service.kafka.topic
         let progress = ProgressLine(total: events, label: "events to \(topic)")

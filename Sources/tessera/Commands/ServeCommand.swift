@@ -27,12 +27,13 @@ struct ServeCommand: AsyncParsableCommand {
         do { redisURL = try RedisURL(parsing: config.redis.url) } catch {
             throw StartupError(message: "config error: redis.url: \(error)")
         }
-        if !config.postgresURL.isEmpty { try SchemaCheck.requireUpToDate(config.postgresURL) }
+        if !config.postgresURL.isEmpty { try SchemaCheck.requireUpToDateIfReachable(config.postgresURL, logger: logger) }
         let keys = try config.api.authEnabled ? KeysCommand.loadStore(files.resolve(config.api.keysFile)) : nil
         if keys == nil { logger.warning("API authentication is off (api.auth / TESSERA_API_AUTH)") }
         let status = IngestionStatus()
         let gate = ShutdownGate()
-        let stream = StreamService(config: config, catalog: files.catalog, status: status, logger: logger)
+        let stream = StreamService(
+            config: config, catalog: files.catalog, status: status, migrationsDirectory: ConfigFiles.migrationsDirectory(nil), logger: logger)
         let keyspace = RedisKeyspace(prefix: config.redis.keyPrefix)
         var batch: [any Service] = []
         if !files.catalog.batchViews.isEmpty {

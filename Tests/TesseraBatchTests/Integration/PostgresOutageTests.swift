@@ -66,4 +66,28 @@ import TesseraStream
             "select sum(next_offset) from tessera.consumer_offsets where consumer_group = 'tessera-offline' and topic = 'clickstream'").rows[0][0]
         #expect(offsets == "900")
     }
+
+    /// `serve` may start while PostgreSQL is down, so the offline side checks the schema on
+    /// every new connection: a database behind the build takes no writes.
+    @Test func aDatabaseBehindTheBuildTakesNoWrites() throws {
+        let db = try BatchTestServices.freshDatabase()
+        let scratch = try ScratchFolder()
+        let folder = scratch.path + "/migrations"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for file in try FileManager.default.contentsOfDirectory(atPath: BatchTestServices.migrationsDirectory) {
+            try FileManager.default.copyItem(atPath: BatchTestServices.migrationsDirectory + "/" + file, toPath: folder + "/" + file)
+        }
+        try "create table tessera.later (id int);".write(toFile: folder + "/0999_later.sql", atomically: true, encoding: .utf8)
+        let event = EventLogFixtures.event("e-1", .view, at: Self.now)
+        let row = LoggedEvent(event: event, payload: Array("{}".utf8), partition: 0, offset: 0)
+
+        #expect {
+            try OfflineDatabase(url: db.url, migrationsDirectory: folder).write([row], nextOffsets: [0: 1], group: "g", topic: "t")
+        } throws: { "\($0)".contains("the database schema is behind: 1 pending migration(s)") && "\($0)".contains("run `tessera migrate`") }
+        try OfflineDatabase(url: db.url, migrationsDirectory: BatchTestServices.migrationsDirectory)
+            .write([row], nextOffsets: [0: 1], group: "g", topic: "t")
+        let connection = try db.connect()
+        defer { connection.close() }
+        #expect(try connection.execute("select count(*) from tessera.events").rows[0][0] == "1")
+    }
 }
