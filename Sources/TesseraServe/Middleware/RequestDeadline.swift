@@ -10,10 +10,14 @@ enum RequestDeadline {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, Error>) in
                 let first = FirstOutcome(continuation)
-                Task { first.resume(with: await task.result.map { $0 }) }
-                Task {
-                    try? await Task.sleep(for: timeout)
+                let timer = Task {
+                    try await Task.sleep(for: timeout)  // cancelled (throws) when the work answers first
                     if first.resume(with: .success(nil)) { task.cancel() }
+                }
+                Task {
+                    let result = await task.result
+                    timer.cancel()
+                    first.resume(with: result.map { $0 })
                 }
             }
         } onCancel: {
