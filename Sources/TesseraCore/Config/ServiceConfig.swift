@@ -194,7 +194,7 @@ extension ServiceConfig {
             }
             metricsListen = parsed
         }
-        var requestTimeoutMs: Int64? = 1_000
+        var requestTimeoutMs: Int64? = 2_000
         if let timeoutNode = try apiNode?.optional("request_timeout") {
             if try timeoutNode.string() == "off" {
                 requestTimeoutMs = nil

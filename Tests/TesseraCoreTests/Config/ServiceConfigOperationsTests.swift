@@ -68,8 +68,8 @@ import Testing
         }
     }
 
-    @Test func requestTimeoutDefaultsToOneSecondAndTurnsOff() throws {
-        #expect(try load().api.requestTimeoutMs == 1_000)
+    @Test func requestTimeoutDefaultsToTwoSecondsAndTurnsOff() throws {
+        #expect(try load().api.requestTimeoutMs == 2_000)
         #expect(try load("api: {request_timeout: 250ms}\n").api.requestTimeoutMs == 250)
         #expect(try load("api: {request_timeout: 'off'}\n").api.requestTimeoutMs == nil)
         #expect(throws: ConfigError(file: "tessera.yaml", key: "api.request_timeout", problem: "'soon' is not a duration (use e.g. 250ms, 30s, 5m, 1h, 7d)")) {
