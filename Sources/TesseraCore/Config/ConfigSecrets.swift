@@ -9,11 +9,11 @@ struct ConfigSecrets {
     let file: String
 
     /// nil when neither the variables nor the key are set.
-    func resolve(variable: String, fileKey: ConfigNode?, keyPath: String) throws -> String? {
+    func resolve(variable: String, fileVariable: String, fileKey: ConfigNode?, keyPath: String) throws -> String? {
         if let value = environment[variable], !value.isEmpty { return value }
         let source: (path: String, key: String)
-        if let path = environment["\(variable)_FILE"], !path.isEmpty {
-            source = (path, "\(keyPath) (from \(variable)_FILE)")
+        if let path = environment[fileVariable], !path.isEmpty {
+            source = (path, "\(keyPath) (from \(fileVariable))")
         } else if let node = fileKey {
             source = (try node.string(), keyPath)
         } else {

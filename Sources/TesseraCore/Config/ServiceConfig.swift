@@ -79,10 +79,11 @@ extension ServiceConfig {
     ]
 
     /// The variables that carry secrets, by the file key they stand in for: the value in
-    /// `TESSERA_<NAME>`, or a file holding it in `TESSERA_<NAME>_FILE`.
-    public static let secretVariables: [(variable: String, key: String)] = [
-        ("TESSERA_REDIS_PASSWORD", "redis.password_file"), ("TESSERA_POSTGRES_PASSWORD", "postgres.password_file"),
-        ("TESSERA_KAFKA_SASL_PASSWORD", "kafka.sasl_password_file"),
+    /// `variable`, or a file holding it in `fileVariable`.
+    public static let secretVariables: [(variable: String, fileVariable: String, key: String)] = [
+        ("TESSERA_REDIS_PASSWORD", "TESSERA_REDIS_PASSWORD_FILE", "redis.password_file"),
+        ("TESSERA_POSTGRES_PASSWORD", "TESSERA_POSTGRES_PASSWORD_FILE", "postgres.password_file"),
+        ("TESSERA_KAFKA_SASL_PASSWORD", "TESSERA_KAFKA_SASL_PASSWORD_FILE", "kafka.sasl_password_file"),
     ]
 
     /// For callers without files (tests, tools): any secret file is an error.
@@ -97,8 +98,9 @@ extension ServiceConfig {
         let root = try ConfigNode.parse(yaml: yaml, file: file)
         let secrets = ConfigSecrets(environment: environment, readFile: readFile, file: file)
         func secret(_ key: String, in node: ConfigNode?, named name: String) throws -> String? {
-            let variable = secretVariables.first { $0.key == key }!.variable
-            return try secrets.resolve(variable: variable, fileKey: node?.optional(name), keyPath: key)
+            let variables = secretVariables.first { $0.key == key }!
+            return try secrets.resolve(
+                variable: variables.variable, fileVariable: variables.fileVariable, fileKey: node?.optional(name), keyPath: key)
         }
         try root.requireKeys(in: ["kafka", "redis", "postgres", "ingest", "roller", "snapshots", "api", "log", "shutdown_timeout"])
         func override(_ key: String) -> String? {
