@@ -106,10 +106,11 @@ public final class EventLogWriter {
     }
 
     /// A poll between retries keeps the group's session (librdkafka leaves the group when
-    /// the application stops polling). Partitions assigned meanwhile are paused too; what
+    /// the application stops polling). The whole assignment is paused again first, so
+    /// partitions assigned meanwhile (a rebalance may clear the flag) stay paused too; what
     /// was fetched before the pause joins the pending batch, in order.
     private func keepGroupMembership() throws {
-        try consumer.pause(consumer.assignment.subtracting(consumer.pausedPartitions))
+        try consumer.pause(consumer.assignment)
         let fetched = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: 0)
         pending?.append(contentsOf: fetched)
     }
@@ -139,11 +140,11 @@ public final class EventLogWriter {
         for message in messages {
             commit[TopicPartition(topic: message.topic, partition: message.partition)] = message.offset + 1
         }
-        // PostgreSQL holds the truth now; a failed Kafka commit only means a replay that
-        // the stored offsets filter out.
+        // PostgreSQL holds the truth now (and the rows count as logged); a failed Kafka
+        // commit only means a replay that the stored offsets filter out.
         pending = nil
-        try consumer.commit(commit)
         status.recordLogged(rows.count)
+        try consumer.commit(commit)
         return rows.count
     }
 }
