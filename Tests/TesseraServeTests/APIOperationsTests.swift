@@ -71,9 +71,9 @@ import TesseraServe
         let threads = NIOThreadPool(numberOfThreads: 2)
         threads.start()
         defer { threads.shutdownGracefully { _ in } }
-        // The pool would wait 5 s for a reply: the 200 ms deadline answers first.
+        // The pool would wait 8 s for a reply: the 500 ms deadline answers first.
         let api = try Self.api(
-            redisURL: redis.url, threads: threads, poolTimeoutMs: 5_000, requestTimeout: .milliseconds(200), metricsText: nil)
+            redisURL: redis.url, threads: threads, poolTimeoutMs: 8_000, requestTimeout: .milliseconds(500), metricsText: nil)
         try await Application(router: api.router(), logger: Self.logger).test(.router) { client in
             func lookup() async throws -> (HTTPResponse.Status, String?) {
                 try await client.execute(uri: "/get-online-features", method: .post, body: ByteBuffer(string: Self.lookupBody)) { response in
@@ -83,15 +83,15 @@ import TesseraServe
             }
             #expect(try await lookup() == (.ok, nil))
 
-            // A Redis that holds every command for 3 s: alive, but not answering.
-            _ = try RedisConnection(url: redis.url).send(["CLIENT", "PAUSE", "3000"])
+            // A Redis that holds every command for 6 s: alive, but not answering.
+            _ = try RedisConnection(url: redis.url).send(["CLIENT", "PAUSE", "6000"])
             var timedOut: [(HTTPResponse.Status, String?)] = []
             for _ in 0..<5 { timedOut.append(try await lookup()) }
             #expect(timedOut.allSatisfy { $0 == (.serviceUnavailable, "request_timeout") }, "\(timedOut)")
             // Five failures in a row opened the breaker: the next lookup fails at once.
             #expect(try await lookup() == (.serviceUnavailable, "online_store_unavailable"))
 
-            try await Task.sleep(for: .seconds(3.5))
+            try await Task.sleep(for: .seconds(6.5))
             var recovered = try await lookup()
             if recovered.0 != .ok { recovered = try await lookup() }
             #expect(recovered == (.ok, nil))
@@ -134,11 +134,17 @@ import TesseraServe
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
             logger: Self.logger)
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let stopped = Mutex<String?>(nil)
+        let server = Task {
+            do { try await app.runService(gracefulShutdownSignals: []) } catch { stopped.withLock { $0 = "\(error)" } }
+        }
         defer { server.cancel() }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while port.withLock({ $0 }) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        let listening = try #require(port.withLock { $0 })
+        // A bound, not a timing: the whole suite shares two cores.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while port.withLock({ $0 }) == nil && stopped.withLock({ $0 }) == nil && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let listening = try #require(port.withLock { $0 }, "the HTTPS server did not start: \(stopped.withLock { $0 } ?? "no error")")
 
         // A client that trusts only this certificate and checks the host name.
         var trusting = TLSConfiguration.makeClientConfiguration()
