@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -32,9 +33,11 @@ let package = Package(
         // The only code that touches librdkafka.
         .target(name: "TesseraKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // The only code that touches hiredis.
-        .target(name: "TesseraRedis", dependencies: ["CHiredis"]),
+        .target(name: "TesseraRedis", dependencies: ["CHiredis", .product(name: "Metrics", package: "swift-metrics")]),
         // The only code that touches libpq.
-        .target(name: "TesseraPostgres", dependencies: ["CLibPQ", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "TesseraPostgres", dependencies: [
+            "CLibPQ", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Metrics", package: "swift-metrics"),
+        ]),
         // Ingestion pipeline and window roller.
         .target(name: "TesseraStream", dependencies: [
             "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres",
@@ -53,6 +56,8 @@ let package = Package(
         .target(name: "TesseraServe", dependencies: [
             "TesseraCore", "TesseraRedis",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
@@ -67,6 +72,8 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
@@ -75,15 +82,23 @@ let package = Package(
         .testTarget(name: "TesseraKafkaTests", dependencies: ["TesseraKafka"]),
         .testTarget(name: "TesseraRedisTests", dependencies: ["TesseraRedis"]),
         .testTarget(name: "TesseraPostgresTests", dependencies: ["TesseraPostgres"]),
-        .testTarget(name: "TesseraStreamTests", dependencies: ["TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres"]),
+        .testTarget(name: "TesseraStreamTests", dependencies: [
+            "TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .testTarget(name: "TesseraBatchTests", dependencies: [
             "TesseraBatch", "TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraServe",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "TesseraServeTests", dependencies: [
-            "TesseraServe", "TesseraCore", "TesseraRedis", "TesseraStream", "TesseraKafka",
+            "TesseraServe", "TesseraCore", "TesseraRedis", "TesseraStream", "TesseraKafka", "TesseraPostgres",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -157,10 +157,19 @@ import Yams
         let listen = env.first { $0["name"] as? String == "TESSERA_API_LISTEN" }?["value"] as? String
         #expect(Self.listenPort(listen) == Self.apiPort, "TESSERA_API_LISTEN should name port \(Self.apiPort)")
 
+        // Scrapes go to the metrics address the daemon is told to serve, a port of its own.
+        let metricsListen = env.first { $0["name"] as? String == "TESSERA_API_METRICS_LISTEN" }?["value"] as? String
+        let metricsPort = try #require(Self.listenPort(metricsListen), "TESSERA_API_METRICS_LISTEN should be host:port")
+        #expect(metricsPort != Self.apiPort)
+        #expect(ports.contains { $0["name"] as? String == "metrics" && $0["containerPort"] as? Int == metricsPort })
         let annotations = Self.value(
             try Self.kind("Deployment", in: "deploy/k8s/deployment.yaml"), "spec", "template", "metadata", "annotations") as? [String: Any]
-        #expect(annotations?["prometheus.io/port"] as? String == String(Self.apiPort))
+        #expect(annotations?["prometheus.io/port"] as? String == String(metricsPort))
         #expect(annotations?["prometheus.io/path"] as? String == "/metrics")
+        let policy = try Self.kind("NetworkPolicy", in: "deploy/k8s/networkpolicy.yaml")
+        let ingressPorts = (Self.value(policy, "spec", "ingress") as? [[String: Any]] ?? [])
+            .flatMap { $0["ports"] as? [[String: Any]] ?? [] }.compactMap { $0["port"] as? Int }
+        #expect(Set(ingressPorts) == [Self.apiPort, metricsPort])
     }
 
     @Test func serviceTargetsTheContainerPort() throws {
@@ -293,7 +302,9 @@ import Yams
         }
         // The alerts the runbook documents, on the metrics they are about.
         for metric in ["tessera_consumer_lag_messages", "tessera_freshness_seconds", "tessera_http_requests_total",
-                       "tessera_http_request_duration_seconds_bucket", "tessera_events_dead_lettered_total", "tessera_redis_errors_total"] {
+                       "tessera_http_request_duration_seconds_bucket", "tessera_events_dead_lettered_total", "tessera_redis_errors_total",
+                       "tessera_event_log_paused", "tessera_postgres_errors_total", "tessera_roller_lag_seconds",
+                       "tessera_redis_command_duration_seconds_bucket", "tessera_postgres_query_duration_seconds_bucket"] {
             #expect(used.contains(metric), "nothing uses \(metric)")
         }
     }
@@ -302,7 +313,10 @@ import Yams
         let alerts = try #require(try Self.documents(at: "deploy/prometheus/alerts.yml").first)
         let rules = (alerts["groups"] as? [[String: Any]] ?? []).flatMap { $0["rules"] as? [[String: Any]] ?? [] }
         #expect(rules.count >= 6)
-        let anchors = ["consumer-lag", "freshness", "lookup-errors", "lookup-latency", "dead-letters", "redis-errors"]
+        let anchors = [
+            "consumer-lag", "freshness", "lookup-errors", "lookup-latency", "dead-letters", "redis-errors", "postgresql-outage",
+            "roller-lag", "snapshots",
+        ]
         var linked: Set<String> = []
         for rule in rules {
             let annotations = rule["annotations"] as? [String: Any] ?? [:]

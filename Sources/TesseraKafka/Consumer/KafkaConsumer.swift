@@ -84,6 +84,39 @@ public final class KafkaConsumer {
         }
     }
 
+    /// Stops fetching from `partitions` (`rd_kafka_pause_partitions`) while `poll` goes on
+    /// serving the group, so a consumer that cannot process for a while (its store is down)
+    /// keeps calling `poll` within `max.poll.interval.ms` and keeps its partitions. Messages
+    /// fetched before the pause may still come out of `poll`; they follow what it returned.
+    public func pause(_ partitions: Set<TopicPartition>) throws {
+        try setPaused(partitions, paused: true)
+    }
+
+    /// Fetches from `partitions` again, from the message after the last one `poll` returned.
+    public func resume(_ partitions: Set<TopicPartition>) throws {
+        try setPaused(partitions, paused: false)
+    }
+
+    /// The assigned partitions that are paused.
+    public var pausedPartitions: Set<TopicPartition> {
+        paused.intersection(context.assignment)
+    }
+
+    private var paused: Set<TopicPartition> = []
+
+    private func setPaused(_ partitions: Set<TopicPartition>, paused pause: Bool) throws {
+        let handle = try openHandle()
+        guard !partitions.isEmpty else { return }
+        let action = pause ? "pausing" : "resuming"
+        try RDKafkaTopicPartitionList.with(offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) })) { list in
+            try KafkaError.check(pause ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list), while: "\(action) partitions")
+            for partition in RDKafkaTopicPartitionList.elements(of: list) {
+                try KafkaError.check(partition.err, while: "\(action) \(String(cString: partition.topic))[\(partition.partition)]")
+            }
+        }
+        if pause { paused.formUnion(partitions) } else { paused.subtract(partitions) }
+    }
+
     /// The current assignment, as applied by the rebalance callback.
     public var assignment: Set<TopicPartition> {
         context.assignment

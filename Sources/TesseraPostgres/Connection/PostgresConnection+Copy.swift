@@ -6,6 +6,10 @@ extension PostgresConnection {
     /// rows the server copied. A bad value fails the whole COPY with the server's error.
     @discardableResult
     public func copyIn(_ copyStatement: String, rows: some Sequence<[String?]>) throws -> Int {
+        try PostgresQueryMetrics.measure("copy") { try copyRows(copyStatement, rows: rows) }
+    }
+
+    private func copyRows(_ copyStatement: String, rows: some Sequence<[String?]>) throws -> Int {
         let connection = try open()
         try Self.rejectNUL(in: copyStatement, what: "the COPY statement")
         guard let started = PQexec(connection, copyStatement) else {

@@ -18,16 +18,20 @@ public final class PostgresConnection {
             ("dbname", self.url.text),
             ("client_encoding", "UTF8"),
         ]
-        let connection = withCStrings(settings.map(\.0) + [nil]) { keywords in
-            withCStrings(settings.map(\.1) + [nil]) { values in
-                PQconnectdbParams(keywords, values, 1)
+        let parsedURL = self.url
+        let connection = try PostgresQueryMetrics.measure("connect") { () throws -> OpaquePointer in
+            let connection = withCStrings(settings.map(\.0) + [nil]) { keywords in
+                withCStrings(settings.map(\.1) + [nil]) { values in
+                    PQconnectdbParams(keywords, values, 1)
+                }
             }
-        }
-        guard let connection else { throw PostgresError(message: "cannot connect to \(self.url): out of memory") }
-        guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = PostgresError.oneLine(String(cString: PQerrorMessage(connection)))
-            PQfinish(connection)
-            throw PostgresError(message: "cannot connect to \(self.url): \(self.url.scrub(reason))")
+            guard let connection else { throw PostgresError(message: "cannot connect to \(parsedURL): out of memory") }
+            guard PQstatus(connection) == CONNECTION_OK else {
+                let reason = PostgresError.oneLine(String(cString: PQerrorMessage(connection)))
+                PQfinish(connection)
+                throw PostgresError(message: "cannot connect to \(parsedURL): \(parsedURL.scrub(reason))")
+            }
+            return connection
         }
         // libpq prints NOTICEs ("schema already exists, skipping") to stderr by default,
         // which would break the CLI's one-line output and the JSON logs.
@@ -64,10 +68,12 @@ public final class PostgresConnection {
         for (index, parameter) in parameters.enumerated() {
             if let parameter { try Self.rejectNUL(in: parameter, what: "parameter $\(index + 1)") }
         }
-        let result = withCStrings(parameters) { values in
-            PQexecParams(connection, sql, Int32(values.count), nil, values, nil, nil, 0)
+        return try PostgresQueryMetrics.measure(PostgresQueryMetrics.operation(of: sql)) {
+            let result = withCStrings(parameters) { values in
+                PQexecParams(connection, sql, Int32(values.count), nil, values, nil, nil, 0)
+            }
+            return try finish(result, on: connection)
         }
-        return try finish(result, on: connection)
     }
 
     /// Several statements separated by semicolons in one round trip (a migration file). Without
@@ -75,7 +81,7 @@ public final class PostgresConnection {
     public func executeScript(_ sql: String) throws {
         let connection = try open()
         try Self.rejectNUL(in: sql, what: "the SQL")
-        _ = try finish(PQexec(connection, sql), on: connection)
+        _ = try PostgresQueryMetrics.measure("script") { try finish(PQexec(connection, sql), on: connection) }
     }
 
     /// Where the session stands: idle, inside a transaction, or inside a failed one.

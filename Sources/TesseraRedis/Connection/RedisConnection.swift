@@ -10,6 +10,9 @@ public final class RedisConnection {
 
     public init(url: RedisURL, timeoutMs: Int = 2_000) throws {
         self.url = url
+        let started = ContinuousClock.now
+        var connected = false
+        defer { RedisCommandMetrics.record(command: "CONNECT", since: started, failed: !connected) }
         let timeout = timeval(tv_sec: timeoutMs / 1_000, tv_usec: (timeoutMs % 1_000) * 1_000)
         guard let context = redisConnectWithTimeout(url.host, Int32(url.port), timeout) else {
             throw RedisError("cannot allocate a connection to \(url)")
@@ -28,6 +31,7 @@ public final class RedisConnection {
         if url.database != 0 {
             try expectOK(send(["SELECT", String(url.database)]), doing: "SELECT")
         }
+        connected = true
     }
 
     deinit { close() }
@@ -52,6 +56,9 @@ public final class RedisConnection {
     /// The same with arguments as raw bytes, e.g. a packed vector that is not UTF-8.
     public func pipeline<Argument: Collection<UInt8>>(_ commands: [[Argument]]) throws -> [RedisReply] {
         guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
+        let started = ContinuousClock.now
+        var answered = false
+        defer { RedisCommandMetrics.record(command: RedisCommandMetrics.name(of: commands.first), since: started, failed: !answered) }
         for command in commands {
             try append(command, to: context)
         }
@@ -67,6 +74,7 @@ public final class RedisConnection {
             replies.append(Self.copy(reply))
             freeReplyObject(raw)
         }
+        answered = true
         return replies
     }
 

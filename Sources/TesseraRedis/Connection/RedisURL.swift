@@ -14,10 +14,10 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             rest = rest[rest.index(after: at)...]
             if let colon = credentials.firstIndex(of: ":") {
                 let user = credentials[..<colon]
-                username = user.isEmpty ? nil : String(user)
-                password = String(credentials[credentials.index(after: colon)...])
+                username = user.isEmpty ? nil : try Self.percentDecoded(user)
+                password = try Self.percentDecoded(credentials[credentials.index(after: colon)...])
             } else {
-                password = String(credentials)
+                password = try Self.percentDecoded(credentials)
             }
         }
         var hostPort = rest
@@ -40,6 +40,29 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         }
         guard !hostPort.isEmpty else { throw RedisError("URL has no host") }
         host = String(hostPort)
+    }
+
+    /// `%XX` escapes decoded, as in any URL's user information (a password may hold `@` or `/`).
+    private static func percentDecoded(_ text: Substring) throws -> String {
+        var bytes: [UInt8] = []
+        var index = text.utf8.startIndex
+        let utf8 = text.utf8
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "%") {
+                let digits = utf8[utf8.index(after: index)...].prefix(2)
+                // The error never quotes the text: it is (part of) a password.
+                guard digits.count == 2, let value = UInt8(String(decoding: digits, as: UTF8.self), radix: 16) else {
+                    throw RedisError("bad %-escape in the URL's user or password")
+                }
+                bytes.append(value)
+                index = utf8.index(index, offsetBy: 3)
+            } else {
+                bytes.append(byte)
+                index = utf8.index(after: index)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Never shows the password.

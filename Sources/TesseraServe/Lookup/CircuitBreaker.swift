@@ -31,12 +31,17 @@ final class CircuitBreaker: Sendable {
             state.withLock { $0 = State() }
             return result
         } catch {
-            state.withLock { state in
-                state.trialInFlight = false
-                state.consecutiveFailures += 1
-                if state.consecutiveFailures >= threshold { state.openUntil = .now + openDuration }
-            }
+            recordFailure()
             throw error
+        }
+    }
+
+    /// A failure the caller saw outside `run`, e.g. a lookup that missed its deadline.
+    func recordFailure() {
+        state.withLock { state in
+            state.trialInFlight = false
+            state.consecutiveFailures += 1
+            if state.consecutiveFailures >= threshold { state.openUntil = .now + openDuration }
         }
     }
 

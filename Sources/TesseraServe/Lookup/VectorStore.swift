@@ -31,6 +31,9 @@ public struct VectorStore: Sendable {
         }
     }
 
+    /// A lookup that missed its deadline counts as a failure of the store.
+    func recordTimeout() { breaker.recordFailure() }
+
     /// True when Redis answers PING; for readiness.
     public func ping() async -> Bool {
         // While the breaker is open the answer is known; don't queue behind stuck lookups.

@@ -12,13 +12,20 @@ public struct LookupAPI: Sendable {
         public var ratePerSecond: Double?
         public var burst: Int
         public var maxInFlight: Int
+        /// A lookup not answered by then gets 503 `request_timeout` and counts as a failure
+        /// in the online store's circuit breaker; nil: no limit.
+        public var requestTimeout: Duration?
 
-        public init(maxBodyBytes: Int, maxEntitiesPerRequest: Int, ratePerSecond: Double? = nil, burst: Int = 100, maxInFlight: Int = 512) {
+        public init(
+            maxBodyBytes: Int, maxEntitiesPerRequest: Int, ratePerSecond: Double? = nil, burst: Int = 100, maxInFlight: Int = 512,
+            requestTimeout: Duration? = nil
+        ) {
             self.maxBodyBytes = maxBodyBytes
             self.maxEntitiesPerRequest = maxEntitiesPerRequest
             self.ratePerSecond = ratePerSecond
             self.burst = burst
             self.maxInFlight = maxInFlight
+            self.requestTimeout = requestTimeout
         }
     }
 
@@ -39,9 +46,10 @@ public struct LookupAPI: Sendable {
     /// nil: authentication off.
     let keys: APIKeyStore?
     let lookup: FeatureLookup
+    let store: VectorStore
     let limits: Limits
     let readinessChecks: @Sendable () async -> [ReadinessCheck]
-    /// The Prometheus text exposition, when metrics are on.
+    /// The Prometheus text exposition, when /metrics is served on this router.
     let metricsText: (@Sendable () -> [UInt8])?
     let clock: @Sendable () -> Int64
     private let entitiesPerRequest = Recorder(label: "tessera_lookup_entities", aggregate: true)
@@ -55,6 +63,7 @@ public struct LookupAPI: Sendable {
         self.catalog = catalog
         self.keys = keys
         self.lookup = FeatureLookup(keyspace: keyspace, store: store)
+        self.store = store
         self.limits = limits
         self.readinessChecks = readinessChecks
         self.metricsText = metricsText
@@ -70,17 +79,18 @@ public struct LookupAPI: Sendable {
             keys: keys, limiter: limits.ratePerSecond.map { RateLimiter(ratePerSecond: $0, burst: limits.burst) },
             inFlight: InFlightLimit(maximum: limits.maxInFlight)))
         router.middlewares.add(JSONErrorMiddleware())
-        router.post("get-online-features") { request, context in try await getOnlineFeatures(request, context) }
+        router.post("get-online-features") { request, context in
+            guard let timeout = limits.requestTimeout else { return try await getOnlineFeatures(request, context) }
+            guard let response = try await RequestDeadline.run(within: timeout, { try await getOnlineFeatures(request, context) }) else {
+                store.recordTimeout()
+                throw APIError(.serviceUnavailable, code: "request_timeout", message: "the lookup took longer than \(timeout); retry shortly")
+            }
+            return response
+        }
         router.get("v1/features") { _, _ in json(CatalogueDocument.bytes(catalog)) }
         router.get("healthz") { _, _ in json(Array(#"{"status":"ok"}"#.utf8)) }
         router.get("readyz") { _, _ in try await readyz() }
-        if let metricsText {
-            router.get("metrics") { _, _ in
-                Response(
-                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                    body: .init(byteBuffer: ByteBuffer(bytes: metricsText())))
-            }
-        }
+        if let metricsText { MetricsRoute.add(to: router, metricsText: metricsText) }
         return router
     }
 

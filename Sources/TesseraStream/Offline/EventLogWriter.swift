@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import TesseraCore
 import TesseraKafka
 import TesseraPostgres
@@ -7,7 +8,10 @@ import TesseraPostgres
 /// COPY, and the consumer's next offsets into `tessera.consumer_offsets`, in one
 /// PostgreSQL transaction; Kafka offsets are committed only after it. Messages at or
 /// below an offset PostgreSQL already holds are skipped, so a replay after a crash
-/// between the two commits writes nothing twice. Runs on one thread; not thread-safe.
+/// between the two commits writes nothing twice. While PostgreSQL fails, the consumer's
+/// partitions are paused and every retry polls first, so the group keeps them past
+/// `max.poll.interval.ms` without fetching more; they resume once a batch is written.
+/// Runs on one thread; not thread-safe.
 public final class EventLogWriter {
     public struct Settings: Sendable {
         public var topic: String
@@ -35,6 +39,8 @@ public final class EventLogWriter {
     private var storedOffsets: [Int32: Int64] = [:]
     private var needsOffsetReload = true
     private var pending: [KafkaMessage]?
+    /// `tessera_event_log_paused`: 1 while the partitions are paused for a failing PostgreSQL.
+    private let pausedGauge = Gauge(label: "tessera_event_log_paused")
 
     public init(
         consumer: KafkaConsumer, database: OfflineDatabase, settings: Settings, clock: @escaping @Sendable () -> Int64,
@@ -58,11 +64,58 @@ public final class EventLogWriter {
     @discardableResult
     public func processBatch() throws -> Int {
         if pending == nil {
+            if isPaused { try resumePartitions() }
             let messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
             guard !messages.isEmpty else { return 0 }
             pending = messages
+        } else if isPaused {
+            try keepGroupMembership()
         }
         guard let messages = pending else { return 0 }
+        do {
+            return try write(messages)
+        } catch {
+            // Still pending: PostgreSQL did not take it (a failed Kafka commit clears it).
+            if pending != nil { pauseUntilWritten() }
+            throw error
+        }
+    }
+
+    /// True while the partitions are paused for a batch PostgreSQL has not taken yet.
+    public private(set) var isPaused = false
+
+    private func pauseUntilWritten() {
+        guard !isPaused else { return }
+        do {
+            try consumer.pause(consumer.assignment)
+        } catch {
+            // Unpaused, the retries still poll; fetching goes on meanwhile, as before pausing existed.
+            logger.warning("event log could not pause its partitions", metadata: ["error": "\(error)"])
+            return
+        }
+        isPaused = true
+        pausedGauge.record(1)
+        logger.warning("event log paused its partitions until PostgreSQL takes the batch", metadata: ["messages": "\(pending?.count ?? 0)"])
+    }
+
+    private func resumePartitions() throws {
+        try consumer.resume(consumer.pausedPartitions)
+        isPaused = false
+        pausedGauge.record(0)
+        logger.info("event log resumed its partitions: PostgreSQL took the batch")
+    }
+
+    /// A poll between retries keeps the group's session (librdkafka leaves the group when
+    /// the application stops polling). The whole assignment is paused again first, so
+    /// partitions assigned meanwhile (a rebalance may clear the flag) stay paused too; what
+    /// was fetched before the pause joins the pending batch, in order.
+    private func keepGroupMembership() throws {
+        try consumer.pause(consumer.assignment)
+        let fetched = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: 0)
+        pending?.append(contentsOf: fetched)
+    }
+
+    private func write(_ messages: [KafkaMessage]) throws -> Int {
         if needsOffsetReload {
             storedOffsets = try database.storedOffsets(group: settings.consumerGroup, topic: settings.topic)
             needsOffsetReload = false
@@ -87,11 +140,11 @@ public final class EventLogWriter {
         for message in messages {
             commit[TopicPartition(topic: message.topic, partition: message.partition)] = message.offset + 1
         }
-        // PostgreSQL holds the truth now; a failed Kafka commit only means a replay that
-        // the stored offsets filter out.
+        // PostgreSQL holds the truth now (and the rows count as logged); a failed Kafka
+        // commit only means a replay that the stored offsets filter out.
         pending = nil
-        try consumer.commit(commit)
         status.recordLogged(rows.count)
+        try consumer.commit(commit)
         return rows.count
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import TesseraCore
 import TesseraRedis
 
@@ -14,6 +15,9 @@ public final class WindowRoller {
     private let graceMs: Int64
     private let maxBoundariesPerChunk: Int
     private let logger: Logger
+    /// `tessera_roller_lag_seconds{view}`: how far the cursor was behind now − grace when
+    /// the roller last looked (about `roller.interval` when healthy), updated as it catches up.
+    private let lag: [String: Gauge]
 
     public init(store: OnlineStore, catalog: FeatureCatalog, graceMs: Int64 = 2_000, maxBoundariesPerChunk: Int = 500, logger: Logger) {
         self.store = store
@@ -21,6 +25,7 @@ public final class WindowRoller {
         self.graceMs = graceMs
         self.maxBoundariesPerChunk = maxBoundariesPerChunk
         self.logger = logger
+        lag = Dictionary(uniqueKeysWithValues: views.map { ($0.name, Gauge(label: "tessera_roller_lag_seconds", dimensions: [("view", $0.name)])) })
     }
 
     /// Recomputes every entity whose tiles left a window since the last tick; returns how many.
@@ -45,12 +50,14 @@ public final class WindowRoller {
         // Walk in bounded chunks, so a roller that was down for days catches up in steps.
         var position = cursor
         var recomputed = 0
+        lag[view.name]?.record(Double(max(0, until - position)) / 1_000)
         while position < until {
             let boundaries = Self.boundaries(
                 after: position, upTo: until, tileSizes: Set(view.slots.compactMap(\.tileMs)), limit: maxBoundariesPerChunk)
             let reached = boundaries.count < maxBoundariesPerChunk ? until : boundaries.last!
             recomputed += try recompute(view, boundaries: boundaries, nowMs: nowMs, cursorKey: cursorKey, newCursor: reached)
             position = reached
+            if position < until { lag[view.name]?.record(Double(until - position) / 1_000) }
         }
         return recomputed
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -50,12 +52,15 @@ struct ServeCommand: AsyncParsableCommand {
         let lookupThreads = NIOThreadPool(numberOfThreads: 8)
         lookupThreads.start()
         let vectors = VectorStore(pool: RedisConnectionPool(url: redisURL, maxIdle: 8), threads: lookupThreads)
+        let requestTimeout: Duration? = config.api.requestTimeoutMs.map { Duration.milliseconds($0) }
+        let metricsText: @Sendable () -> [UInt8] = { metrics.emitToBuffer() }
         let api = LookupAPI(
             catalog: files.catalog, keyspace: keyspace, store: vectors,
             limits: .init(
                 maxBodyBytes: config.api.maxBodyBytes, maxEntitiesPerRequest: config.api.maxEntitiesPerRequest,
                 ratePerSecond: config.api.rateLimitPerSecond > 0 ? config.api.rateLimitPerSecond : nil,
-                burst: config.api.rateLimitBurst, maxInFlight: config.api.maxInFlight),
+                burst: config.api.rateLimitBurst, maxInFlight: config.api.maxInFlight,
+                requestTimeout: requestTimeout),
             keys: keys,
             readinessChecks: {
                 let redisUp = await vectors.ping()
@@ -66,25 +71,46 @@ struct ServeCommand: AsyncParsableCommand {
                     .init(name: "kafka", ok: partitions > 0, detail: "\(partitions) partitions assigned"),
                 ]
             },
-            metricsText: { metrics.emitToBuffer() })
+            // With a metrics address of its own, /metrics is served there only.
+            metricsText: config.api.metricsListen == nil ? metricsText : nil)
         let app = Application(
-            router: api.router(),
+            router: api.router(), server: try Self.server(config.api.tls, files: files),
             configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "tessera"),
             logger: logger)
+        var servers: [any Service] = [app]
+        if let (host, port) = config.api.metricsListen {
+            servers.append(Application(
+                router: MetricsRoute.router(metricsText: metricsText),
+                configuration: .init(address: .hostname(host, port: port), serverName: "tessera-metrics"), logger: logger))
+        }
 
         logger.info("tessera serve starting", metadata: [
-            "api": "\(config.api.host):\(config.api.port)", "redis": "\(redisURL)", "kafka": "\(config.kafka.brokers)",
+            "api": "\(config.api.tls == nil ? "http" : "https")://\(config.api.host):\(config.api.port)",
+            "metrics": "\(config.api.metricsListen.map { "http://\($0.host):\($0.port)/metrics" } ?? "on the API port")",
+            "redis": "\(redisURL)", "kafka": "\(config.kafka.brokers)",
             "views": "\(files.catalog.streamViews.map(\.name).joined(separator: ","))",
             "batch_views": "\(files.catalog.batchViews.map(\.name).joined(separator: ","))",
         ])
         // Stopped in reverse order: the gate turns /readyz to 503 first, then the batch
         // schedule stops between runs, ingestion finishes and commits its batch, then the
         // API drains in-flight lookups.
-        let services: [any Service] = [app, stream] + batch + [gate]
+        let services: [any Service] = servers + [stream] + batch + [gate]
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         let watchdog = ShutdownWatchdog.start(timeoutMs: config.shutdownTimeoutMs, logger: logger)
         try await group.run()
         watchdog.cancel()
         try await lookupThreads.shutdownGracefully()
+    }
+
+    /// HTTP/1.1, or HTTPS when `api.tls` names a certificate and key.
+    private static func server(_ tls: ServiceConfig.TLS?, files: ConfigFiles) throws -> HTTPServerBuilder {
+        guard let tls else { return .http1() }
+        do {
+            let configuration = try APITLS.serverConfiguration(
+                certificatePath: files.resolve(tls.certificatePath), privateKeyPath: files.resolve(tls.privateKeyPath))
+            return try .tls(.http1(), tlsConfiguration: configuration)
+        } catch let error as APITLS.LoadError {
+            throw StartupError(message: "config error: \(error)")
+        }
     }
 }

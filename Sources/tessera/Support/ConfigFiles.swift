@@ -21,7 +21,9 @@ struct ConfigFiles {
             let featuresPath = "\(folder)/features.yaml"
             return ConfigFiles(
                 folder: folder,
-                service: try ServiceConfig.load(yaml: try read(servicePath), file: servicePath, environment: environment),
+                service: try ServiceConfig.load(
+                    yaml: try read(servicePath), file: servicePath, environment: environment,
+                    readFile: { path in try readSecret(path.hasPrefix("/") ? path : "\(folder)/\(path)") }),
                 catalog: try FeatureCatalog.load(yaml: try read(featuresPath), file: featuresPath))
         } catch let error as ConfigError {
             throw StartupError(message: "config error: \(error)")
@@ -39,6 +41,15 @@ struct ConfigFiles {
     /// The migrations folder: the option, else `TESSERA_MIGRATIONS_DIR`, else `./migrations`.
     static func migrationsDirectory(_ option: String?) -> String {
         option ?? ProcessInfo.processInfo.environment["TESSERA_MIGRATIONS_DIR"] ?? "migrations"
+    }
+
+    /// A secret file's text; the error says why it could not be read, never what it holds.
+    private static func readSecret(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StartupError(message: FileManager.default.fileExists(atPath: path) ? "not readable by this user" : "no such file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw StartupError(message: "not UTF-8 text") }
+        return text
     }
 
     private static func read(_ path: String) throws -> String {

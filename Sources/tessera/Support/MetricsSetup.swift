@@ -24,6 +24,15 @@ enum MetricsSetup {
             .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
         ]
+        // A Redis round trip is tens of microseconds on loopback; an apply pipeline milliseconds.
+        factory.durationHistogramBuckets["tessera_redis_command_duration_seconds"] = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2),
+        ]
+        factory.durationHistogramBuckets["tessera_postgres_query_duration_seconds"] = [
+            .microseconds(250), .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30),
+        ]
         factory.valueHistogramBuckets["tessera_lookup_entities"] = [1, 2, 5, 10, 25, 50, 101, 250, 500, 1_000]
         factory.valueHistogramBuckets["tessera_ingest_batch_messages"] = [1, 10, 50, 100, 500, 1_000, 2_500, 5_000, 10_000, 20_000]
         MetricsSystem.bootstrap(factory)

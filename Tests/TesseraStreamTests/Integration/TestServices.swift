@@ -61,3 +61,11 @@ struct SeededRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Runs a test's blocking calls on a thread of their own and returns what they observed;
+/// assertions stay in the async test, where Swift Testing attributes them.
+func onOwnThread<Observed: Sendable>(_ body: @escaping @Sendable () throws -> Observed) async throws -> Observed {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
