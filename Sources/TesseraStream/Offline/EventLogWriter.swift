@@ -131,9 +131,11 @@ public final class EventLogWriter {
                 rows.append(LoggedEvent(event: event, payload: message.value, partition: message.partition, offset: message.offset))
             }
         }
+        var written = 0
         if !nextOffsets.isEmpty {
-            try database.write(rows, nextOffsets: nextOffsets, group: settings.consumerGroup, topic: settings.topic)
-            storedOffsets.merge(nextOffsets) { _, new in new }
+            let result = try database.write(rows, nextOffsets: nextOffsets, group: settings.consumerGroup, topic: settings.topic)
+            written = result.written
+            storedOffsets = result.nextOffsets
         }
 
         var commit: [TopicPartition: Int64] = [:]
@@ -143,9 +145,9 @@ public final class EventLogWriter {
         // PostgreSQL holds the truth now (and the rows count as logged); a failed Kafka
         // commit only means a replay that the stored offsets filter out.
         pending = nil
-        status.recordLogged(rows.count)
+        status.recordLogged(written)
         try consumer.commit(commit)
-        return rows.count
+        return written
     }
 }
 

@@ -51,20 +51,38 @@ public final class OfflineDatabase {
         return offsets
     }
 
-    /// Appends the events and moves the group's offsets, atomically.
-    public func write(_ events: [LoggedEvent], nextOffsets: [Int32: Int64], group: String, topic: String) throws {
+    /// What a write did: the events it appended, and the group's next offsets after it.
+    public struct WriteResult: Sendable, Equatable {
+        public var written: Int
+        public var nextOffsets: [Int32: Int64]
+    }
+
+    /// Appends the events and moves the group's offsets, atomically. Writers of the same
+    /// partitions take turns (a rebalance can leave two consumers holding one batch), and
+    /// each re-reads the stored offsets under that lock, so an event the log already holds
+    /// is skipped and offsets never move back: every event is appended once.
+    @discardableResult
+    public func write(_ events: [LoggedEvent], nextOffsets: [Int32: Int64], group: String, topic: String) throws -> WriteResult {
         let connection = try connected()
         try ensurePartitions(for: events, on: connection)
-        try connection.transaction {
-            if !events.isEmpty {
+        return try connection.transaction {
+            let partitions = nextOffsets.keys.sorted().map(String.init).joined(separator: ",")
+            // Sorted, so two writers never wait on each other's locks in opposite orders.
+            try connection.execute(
+                "select pg_advisory_xact_lock(hashtext($1), p) from unnest($2::int[]) as p order by p",
+                ["tessera.events/\(group)/\(topic)", "{\(partitions)}"])
+            let stored = try Self.storedOffsets(group: group, topic: topic, on: connection)
+            let fresh = events.filter { $0.offset >= stored[$0.partition, default: 0] }
+            let moves = nextOffsets.filter { $0.value > stored[$0.key, default: 0] }
+            if !fresh.isEmpty {
                 try connection.copyIn(
                     """
                     copy tessera.events (event_id, event_type, event_time, user_id, product_id, session_id, query, position,
                                          price, quantity, payload, source_partition, source_offset) from stdin
                     """,
-                    rows: events.lazy.map(Self.row))
+                    rows: fresh.lazy.map(Self.row))
             }
-            for (partition, next) in nextOffsets {
+            for (partition, next) in moves {
                 try connection.execute(
                     """
                     insert into tessera.consumer_offsets (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
@@ -72,6 +90,7 @@ public final class OfflineDatabase {
                     """,
                     [group, topic, String(partition), String(next)])
             }
+            return WriteResult(written: fresh.count, nextOffsets: stored.merging(moves) { _, new in new })
         }
     }
 
