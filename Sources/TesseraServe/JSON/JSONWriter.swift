@@ -68,24 +68,33 @@ struct JSONWriter {
     }
 
     /// An already encoded JSON value (a quoted status or timestamp kept for reuse), as it is.
-    mutating func encoded(_ value: ArraySlice<UInt8>) {
+    mutating func encoded(_ value: UnsafeBufferPointer<UInt8>) {
         separate()
         bytes.append(contentsOf: value)
         needsComma = true
     }
 
-    /// Digit by digit: no String is made for each number.
+    mutating func encoded(_ value: StaticString) {
+        value.withUTF8Buffer { encoded($0) }
+    }
+
+    /// No String is made for each number: digits go into a small buffer from its end, then in at once.
     mutating func integer(_ value: Int64) {
         separate()
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var divisor: UInt64 = 1
-        while divisor <= magnitude / 10 { divisor *= 10 }
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude / divisor))
-            magnitude %= divisor
-            divisor /= 10
-        } while divisor > 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var magnitude = value.magnitude
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                start -= 1
+                digits[start] = UInt8(ascii: "-")
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
         needsComma = true
     }
 

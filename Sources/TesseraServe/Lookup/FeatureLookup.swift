@@ -22,15 +22,37 @@ public struct VectorReads: Sendable {
     var keyViews: [Int] = []
 
     public init(plan: LookupPlan, keyspace: RedisKeyspace) {
+        // Each entity's rows are reduced to its distinct entities once, for all its views.
+        let distinct = plan.entityRows.map(Self.distinct)
         for (viewIndex, view) in plan.views.enumerated() {
-            var seen: [EntityKey: Int] = [:]
-            rowKeys.append(plan.entities[viewIndex].map { entity in
-                if let index = seen[entity] { return index }
-                seen[entity] = keys.count
+            let (rows, entities) = distinct[plan.viewEntities[viewIndex]]
+            let first = keys.count
+            for entity in entities {
                 keys.append(keyspace.vectorKey(view: view.name, entity: entity))
                 keyViews.append(viewIndex)
-                return keys.count - 1
-            })
+            }
+            rowKeys.append(rows.map { first + $0 })
         }
+    }
+
+    /// Per row, the index of its entity among the distinct ones (in first-seen order), and those.
+    private static func distinct(_ rows: [EntityKey]) -> (rows: [Int], entities: [EntityKey]) {
+        var seen: [EntityKey: Int] = [:]
+        var entities: [EntityKey] = []
+        var indexes: [Int] = []
+        indexes.reserveCapacity(rows.count)
+        for (row, entity) in rows.enumerated() {
+            // A row repeating the one before (a user on every row) needs no hashing.
+            if row > 0, entity == rows[row - 1] {
+                indexes.append(indexes[row - 1])
+            } else if let index = seen[entity] {
+                indexes.append(index)
+            } else {
+                seen[entity] = entities.count
+                indexes.append(entities.count)
+                entities.append(entity)
+            }
+        }
+        return (indexes, entities)
     }
 }

@@ -26,8 +26,10 @@ public struct LookupPlan: Sendable {
     var joinKeys: [String]
     var joinKeyValues: [String: [String]]
     public private(set) var rowCount: Int
-    /// Per view, per row: the entity.
-    var entities: [[EntityKey]]
+    /// Per distinct entity of the views (views of one entity share it), per row: its key.
+    var entityRows: [[EntityKey]]
+    /// Per view: its entity's index in `entityRows`.
+    var viewEntities: [Int]
 
     /// A request body as it came: parsed, then checked against the catalog.
     public init(body: UnsafeRawBufferPointer, catalog: FeatureCatalog, maxRows: Int) throws(APIError) {
@@ -89,14 +91,19 @@ public struct LookupPlan: Sendable {
         self.joinKeys = joinKeys
         self.joinKeyValues = request.entities
         self.rowCount = rowCount
-        self.entities = views.map { view in
-            (0..<rowCount).map { row in
-                EntityKey(values: view.entity.joinKeys.map { field in
-                    let raw = request.entities[field.rawValue]![row]
-                    // Events' queries are normalised on the way in; normalise lookups the same way.
-                    return field == .query ? QueryNormalization.normalize(raw) ?? raw : raw
-                })
+        var entityNames: [String] = []
+        var entityRows: [[EntityKey]] = []
+        self.viewEntities = views.map { view in
+            if let index = entityNames.firstIndex(of: view.entity.name) { return index }
+            let columns = view.entity.joinKeys.map { field in
+                let values = request.entities[field.rawValue]!
+                // Events' queries are normalised on the way in; normalise lookups the same way.
+                return field == .query ? values.map { QueryNormalization.normalize($0) ?? $0 } : values
             }
+            entityRows.append((0..<rowCount).map { row in EntityKey(values: columns.map { $0[row] }) })
+            entityNames.append(view.entity.name)
+            return entityNames.count - 1
         }
+        self.entityRows = entityRows
     }
 }

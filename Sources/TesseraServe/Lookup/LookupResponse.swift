@@ -8,31 +8,37 @@ public enum LookupResponse {
     enum Status {
         case present, notFound, nullValue, outsideMaxAge
 
-        /// Quoted, ready to copy into the body.
-        var json: ArraySlice<UInt8> {
+        /// Quoted, ready to copy into the body (static text: no reference counting per cell).
+        var json: StaticString {
             switch self {
-            case .present: Self.presentJSON
-            case .notFound: Self.notFoundJSON
-            case .nullValue: Self.nullValueJSON
-            case .outsideMaxAge: Self.outsideMaxAgeJSON
+            case .present: #""PRESENT""#
+            case .notFound: #""NOT_FOUND""#
+            case .nullValue: #""NULL_VALUE""#
+            case .outsideMaxAge: #""OUTSIDE_MAX_AGE""#
             }
         }
-
-        private static let presentJSON = ArraySlice(#""PRESENT""#.utf8)
-        private static let notFoundJSON = ArraySlice(#""NOT_FOUND""#.utf8)
-        private static let nullValueJSON = ArraySlice(#""NULL_VALUE""#.utf8)
-        private static let outsideMaxAgeJSON = ArraySlice(#""OUTSIDE_MAX_AGE""#.utf8)
     }
 
-    /// One read vector as the cells of its row see it.
+    /// The timestamp of cells with no time (join keys, NOT_FOUND): the epoch, as Feast answers.
+    private static let epochStamp: StaticString = #""1970-01-01T00:00:00.000Z""#
+
+    /// One read vector as the cells of its row see it. Its values sit in one flat buffer per
+    /// kind, so reading a cell copies no array and touches no reference count.
     enum Entry {
         /// No vector, an unreadable one, or one written under another feature layout (the
         /// config changed): NOT_FOUND, not trusted.
         case notFound
         /// Its newest event (stream) or source row (batch) is older than the view's ttl.
         case outsideMaxAge
-        case stream([Double])
-        case batch([BatchValue])
+        /// Values at `start..<start + count` of the stream or batch values.
+        case stream(start: Int, count: Int)
+        case batch(start: Int, count: Int)
+    }
+
+    /// The decoded values of every vector of one response, by kind.
+    struct Values {
+        var stream: [Double] = []
+        var batch: [BatchValue] = []
     }
 
     /// `vectors` holds the value of each of `reads.keys`, nil where Redis has none.
@@ -42,14 +48,12 @@ public enum LookupResponse {
         entries.reserveCapacity(vectors.count)
         var stamps: [UInt8] = []
         stamps.reserveCapacity(vectors.count * stampWidth)
+        var values = Values()
         for (bytes, viewIndex) in zip(vectors, reads.keyViews) {
-            let (entry, timeMs) = Self.entry(bytes, view: plan.views[viewIndex], nowMs: nowMs)
+            let (entry, timeMs) = Self.entry(bytes, view: plan.views[viewIndex], nowMs: nowMs, values: &values)
             entries.append(entry)
             appendStamp(timeMs, to: &stamps)
         }
-        var epochStamp: [UInt8] = []
-        appendStamp(0, to: &epochStamp)
-
         // About 48 bytes a cell: a value, its status and its timestamp.
         var json = JSONWriter(capacity: 256 + plan.rowCount * (plan.columns.count + plan.joinKeys.count) * 48)
         json.beginObject()
@@ -76,7 +80,7 @@ public enum LookupResponse {
             json.endArray()
             json.key("event_timestamps")
             json.beginArray()
-            for _ in 0..<plan.rowCount { json.encoded(epochStamp[...]) }
+            for _ in 0..<plan.rowCount { json.encoded(epochStamp) }
             json.endArray()
             json.endObject()
         }
@@ -84,12 +88,13 @@ public enum LookupResponse {
         statuses.reserveCapacity(plan.rowCount)
         for column in plan.columns {
             let rows = reads.rowKeys[column.view]
+            let (feature, wholeNumbers) = (column.feature, column.wholeNumbers)
             statuses.removeAll(keepingCapacity: true)
             json.beginObject()
             json.key("values")
             json.beginArray()
             for key in rows {
-                statuses.append(writeValue(entries[key], column: column, to: &json))
+                statuses.append(writeValue(entries[key], feature: feature, wholeNumbers: wholeNumbers, values: values, to: &json))
             }
             json.endArray()
             json.key("statuses")
@@ -98,8 +103,14 @@ public enum LookupResponse {
             json.endArray()
             json.key("event_timestamps")
             json.beginArray()
-            for (key, status) in zip(rows, statuses) {
-                json.encoded(status == .notFound ? epochStamp[...] : stamps[(key * stampWidth)..<((key + 1) * stampWidth)])
+            stamps.withUnsafeBufferPointer { stamps in
+                for (key, status) in zip(rows, statuses) {
+                    if status == .notFound {
+                        json.encoded(epochStamp)
+                    } else {
+                        json.encoded(UnsafeBufferPointer(rebasing: stamps[(key * stampWidth)..<((key + 1) * stampWidth)]))
+                    }
+                }
             }
             json.endArray()
             json.endObject()
@@ -122,25 +133,29 @@ public enum LookupResponse {
     }
 
     /// What a vector says for every cell of its row, and the time its cells are as of (0 when unknown).
-    private static func entry(_ bytes: [UInt8]?, view: LookupView, nowMs: Int64) -> (Entry, Int64) {
+    private static func entry(_ bytes: [UInt8]?, view: LookupView, nowMs: Int64, values: inout Values) -> (Entry, Int64) {
         guard let bytes else { return (.notFound, 0) }
         switch view {
         case .stream(let view):
             guard let vector = try? FeatureVector(decoding: bytes), vector.layoutFingerprint == view.layoutFingerprint
             else { return (.notFound, 0) }
             if nowMs - vector.newestEventMs > view.ttlMs { return (.outsideMaxAge, vector.newestEventMs) }
-            return (.stream(vector.values), vector.newestEventMs)
+            values.stream.append(contentsOf: vector.values)
+            return (.stream(start: values.stream.count - vector.values.count, count: vector.values.count), vector.newestEventMs)
         case .batch(let view):
             guard let vector = try? BatchVector(decoding: bytes), vector.layoutFingerprint == view.layoutFingerprint
             else { return (.notFound, 0) }
             if nowMs - vector.sourceTimeMs > view.ttlMs { return (.outsideMaxAge, vector.sourceTimeMs) }
-            return (.batch(vector.values), vector.sourceTimeMs)
+            values.batch.append(contentsOf: vector.values)
+            return (.batch(start: values.batch.count - vector.values.count, count: vector.values.count), vector.sourceTimeMs)
         }
     }
 
     /// Writes one cell's value (null unless PRESENT) and returns its status.
-    private static func writeValue(_ entry: Entry, column: LookupPlan.Column, to json: inout JSONWriter) -> Status {
-        let feature = column.feature
+    /// `wholeNumbers`: a stream feature of type int64 or timestamp_ms.
+    private static func writeValue(
+        _ entry: Entry, feature: Int, wholeNumbers: Bool, values: Values, to json: inout JSONWriter
+    ) -> Status {
         switch entry {
         case .notFound:
             json.null()
@@ -148,24 +163,24 @@ public enum LookupResponse {
         case .outsideMaxAge:
             json.null()
             return .outsideMaxAge
-        case .stream(let values):
-            guard feature < values.count else {
+        case .stream(let start, let count):
+            guard feature < count else {
                 json.null()
                 return .notFound
             }
-            let value = values[feature]
+            let value = values.stream[start + feature]
             if value.isNaN {
                 json.null()
                 return .nullValue
             }
             // Counts and times are whole and in range; anything else is written as it is.
-            if column.wholeNumbers, let integer = Int64(exactly: value) { json.integer(integer) } else { json.number(value) }
-        case .batch(let values):
-            guard feature < values.count else {
+            if wholeNumbers, let integer = Int64(exactly: value) { json.integer(integer) } else { json.number(value) }
+        case .batch(let start, let count):
+            guard feature < count else {
                 json.null()
                 return .notFound
             }
-            switch values[feature] {
+            switch values.batch[start + feature] {
             case .null:
                 json.null()
                 return .nullValue
