@@ -23,6 +23,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "TesseraCore", package: root),
+                .product(name: "TesseraServe", package: root),
             ],
             path: "Benchmarks/TesseraBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

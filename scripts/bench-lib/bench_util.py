@@ -2,8 +2,10 @@
 """Small helpers for scripts/bench (Python 3 stdlib only).
 
   bench_util.py body FILE USER PRODUCT...      the lookup request (1 user x N products, all
-                                               user_stats and product_stats features)
+                                               user_stats and product_stats features and
+                                               those of the product_catalog batch view)
   bench_util.py redis-keys PREFIX USER PRODUCT...   the vector keys that lookup reads
+  bench_util.py statuses FILE                  how many cells of a lookup response have each status
   bench_util.py online-count METRICS_URL       events the online path has handled so far
   bench_util.py lag METRICS_URL                consumer lag summed over partitions
   bench_util.py wrk-json FILE                  the BENCH_JSON line of a wrk run, plus wrk's own
@@ -22,16 +24,32 @@ USER_FEATURES = ["views_1h", "views_24h", "clicks_24h", "clicks_7d", "purchases_
 PRODUCT_FEATURES = ["views_1h", "views_24h", "views_7d", "clicks_1h", "clicks_24h", "clicks_7d", "add_to_carts_24h",
                     "purchases_24h", "purchases_7d", "revenue_7d", "unique_users_24h", "ctr_24h", "ctr_7d",
                     "conversion_7d", "last_event_at"]
+CATALOG_FEATURES = ["price", "category", "brand", "in_stock", "popularity"]
 
 
 def body(path, user, products):
     request = {
-        "features": [f"user_stats:{f}" for f in USER_FEATURES] + [f"product_stats:{f}" for f in PRODUCT_FEATURES],
+        "features": [f"user_stats:{f}" for f in USER_FEATURES] + [f"product_stats:{f}" for f in PRODUCT_FEATURES]
+        + [f"product_catalog:{f}" for f in CATALOG_FEATURES],
         "entities": {"user_id": [user] * len(products), "product_id": products},
         "full_feature_names": True,
     }
     with open(path, "w") as f:
         json.dump(request, f, separators=(",", ":"))
+
+
+def statuses(path):
+    """Cells per status over the feature columns (the join-key columns are always PRESENT)."""
+    with open(path) as f:
+        response = json.load(f)
+    names = response["metadata"]["feature_names"]
+    counts = {}
+    for name, column in zip(names, response["results"]):
+        if name in ("user_id", "product_id"):
+            continue
+        for status in column["statuses"]:
+            counts[status] = counts.get(status, 0) + 1
+    return ", ".join(f"{n:,} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1])) + " cells"
 
 
 def online_count(url):
@@ -92,7 +110,10 @@ def main():
         body(args[0], args[1], args[2:])
     elif command == "redis-keys":
         prefix, user, products = args[0], args[1], args[2:]
-        print("\n".join([f"{prefix}:{{user_stats|{user}}}:v"] + [f"{prefix}:{{product_stats|{p}}}:v" for p in products]))
+        print("\n".join([f"{prefix}:{{user_stats|{user}}}:v"] + [f"{prefix}:{{product_stats|{p}}}:v" for p in products]
+                        + [f"{prefix}:{{product_catalog|{p}}}:v" for p in products]))
+    elif command == "statuses":
+        print(statuses(args[0]))
     elif command == "online-count":
         print(online_count(args[0]))
     elif command == "lag":

@@ -132,10 +132,11 @@ def main():
             rows.append(("ingestion", f"{path} path, 4 partitions (the warm-up load of the later phases)", measured, "", ""))
 
     floors = {c: load(R, f"floor-{c}.json") for c in (8, 64)}
+    key_count = read_text(R, "lookup-keys.txt").strip() or "?"
     for c in (8, 64):
         f = floors[c]
         if f:
-            rows.append(("floor", f"raw Redis MGET of the same 101 vector keys, {c} connections (redis-benchmark)",
+            rows.append(("floor", f"raw Redis MGET of the same {key_count} vector keys, {c} connections (redis-benchmark)",
                          f"{f['rps']:,.0f} req/s, p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms", "", ""))
 
     for mode in ("idle", "ingest"):

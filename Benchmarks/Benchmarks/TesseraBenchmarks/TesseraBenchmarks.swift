@@ -1,6 +1,7 @@
 import Benchmark
 import Foundation
 import TesseraCore
+import TesseraServe
 
 // Hot paths of the online path, on the demo clickstream that `tessera produce` publishes.
 // Each benchmark works on a fixed input made before timing starts, with a fixed clock, so
@@ -85,6 +86,52 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("FeatureVector(decoding:) x101") { _ in
         for _ in 0..<101 { blackHole(try FeatureVector(decoding: packed)) }
     }
-    // The JSON response writer (TesseraServe's FeatureLookup/JSONWriter) is internal to
-    // TesseraServe and so not reachable from here; see docs/benchmarks.md.
+
+    // One lookup as scripts/bench sends it: 1 user x 100 products, all 27 default features
+    // (user_stats, product_stats, the product_catalog batch view): 201 vectors, 2,700 cells.
+    let body = lookupBody()
+    Benchmark("LookupPlan(body:) 1 user x 100 products, 27 features") { _ in
+        body.withUnsafeBytes { raw in blackHole(try? LookupPlan(body: raw, catalog: catalog, maxRows: 1_000)) }
+    }
+    let plan = try! body.withUnsafeBytes { raw in try LookupPlan(body: raw, catalog: catalog, maxRows: 1_000) }
+    let keyspace = RedisKeyspace(prefix: "ts")
+    Benchmark("VectorReads(plan:) 201 keys") { _ in
+        blackHole(VectorReads(plan: plan, keyspace: keyspace))
+    }
+    let reads = VectorReads(plan: plan, keyspace: keyspace)
+    let vectors = lookupVectors(reads.keys)
+    Benchmark("LookupResponse.encode 201 vectors, 2,700 cells") { _ in
+        blackHole(LookupResponse.encode(plan, reads: reads, vectors: vectors, nowMs: nowMs))
+    }
+}
+
+private func lookupBody() -> [UInt8] {
+    let user = ["views_1h", "views_24h", "clicks_24h", "clicks_7d", "purchases_7d", "spend_7d", "last_event_at"]
+    let product = catalog.streamView(named: "product_stats")!.features.map(\.name)
+    let batch = catalog.batchView(named: "product_catalog")!.features.map(\.name)
+    let features = user.map { "\"user_stats:\($0)\"" } + product.map { "\"product_stats:\($0)\"" } + batch.map { "\"product_catalog:\($0)\"" }
+    let products = (1...100).map { "\"p-\($0)\"" }
+    let users = Array(repeating: "\"u-1234\"", count: 100)
+    let text = #"{"features":[\#(features.joined(separator: ","))],"entities":{"user_id":[\#(users.joined(separator: ","))],"#
+        + #""product_id":[\#(products.joined(separator: ","))]},"full_feature_names":true}"#
+    return Array(text.utf8)
+}
+
+/// What Redis would answer for those keys: every vector present, as the bench's warm-up leaves most.
+private func lookupVectors(_ keys: [String]) -> [[UInt8]?] {
+    let users = catalog.streamView(named: "user_stats")!
+    let product = productVector().encoded()
+    let user = FeatureVector(
+        layoutFingerprint: users.layoutFingerprint, newestEventMs: nowMs - 5_000, computedAtMs: nowMs,
+        values: [2, 14, 3, 9, 1, 57.25, Double(nowMs - 5_000)]
+    ).encoded()
+    let batch = BatchVector(
+        layoutFingerprint: catalog.batchView(named: "product_catalog")!.layoutFingerprint, sourceTimeMs: nowMs - 86_400_000,
+        materializedAtMs: nowMs, values: [.double(24.99), .string("kitchen"), .string("Acme"), .bool(true), .double(0.731)]
+    ).encoded()
+    return keys.map { key in
+        if key.contains("{user_stats|") { return user }
+        if key.contains("{product_catalog|") { return batch }
+        return product
+    }
 }

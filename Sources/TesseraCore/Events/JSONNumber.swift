@@ -1,5 +1,5 @@
 /// A number as written: its digits stay in the input until a field asks for an integer or a double.
-struct JSONNumber {
+public struct JSONNumber {
     /// Exponents are clamped to this: no message can shift the decimal point further and stay meaningful.
     static let exponentLimit = 1_000_000
 
@@ -21,7 +21,7 @@ extension JSONReader {
     ///
     /// Integral spellings such as `3.0`, `3e0` or `30e-1` count as integers: JSON has a single
     /// number type, and many producers write every number as a double.
-    func exactInteger(_ number: JSONNumber) -> Int64? {
+    public func exactInteger(_ number: JSONNumber) -> Int64? {
         // Digits before `pointPosition` (counting integer then fraction digits) are the integer
         // part once the exponent is applied; any digit at or after it must be zero.
         let digitCount = number.integerDigits.count + number.fractionDigits.count

@@ -3,26 +3,27 @@
 /// It is shaped for event decoding: the caller walks the top-level object member by member and
 /// reads each value; objects and arrays inside values are validated and skipped, because no
 /// event field holds one. Strings and numbers come back as ranges into the input, so a known
-/// field is converted straight from the bytes.
-struct JSONReader {
+/// field is converted straight from the bytes. The lookup API reads its request bodies with
+/// it too, walking into arrays with `beginArray`.
+public struct JSONReader {
     /// Containers nested deeper than this are refused: RFC 8259 §9 lets a parser set such a limit,
     /// and it bounds the recursion when skipping unknown fields.
-    static let maxDepth = 32
+    public static let maxDepth = 32
 
     let bytes: UnsafeRawBufferPointer
     private(set) var offset = 0
     /// The first problem with well-formed JSON that is refused anyway (a repeated member name,
     /// `\u0000`). It is kept rather than thrown so that a syntax error later in the message wins.
-    private(set) var deferredRejection: EventRejection?
+    public private(set) var deferredRejection: EventRejection?
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    public init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
     // MARK: Structure
 
     /// The next significant byte, not consumed; nil at the end of the input.
-    mutating func peekToken() -> UInt8? {
+    public mutating func peekToken() -> UInt8? {
         while offset < bytes.count {
             switch bytes[offset] {
             case 0x20, 0x09, 0x0A, 0x0D: offset += 1
@@ -33,9 +34,18 @@ struct JSONReader {
     }
 
     /// Consumes `{` and reports whether a member follows (false: the object was `{}`).
-    mutating func beginObject() throws(EventRejection) -> Bool {
-        try consume(UInt8(ascii: "{"), expected: "'{'")
-        if peekToken() == UInt8(ascii: "}") {
+    public mutating func beginObject() throws(EventRejection) -> Bool {
+        try beginContainer(opening: UInt8(ascii: "{"), closing: UInt8(ascii: "}"), expected: "'{'")
+    }
+
+    /// Consumes `[` and reports whether an element follows (false: the array was `[]`).
+    public mutating func beginArray() throws(EventRejection) -> Bool {
+        try beginContainer(opening: UInt8(ascii: "["), closing: UInt8(ascii: "]"), expected: "'['")
+    }
+
+    private mutating func beginContainer(opening: UInt8, closing: UInt8, expected: String) throws(EventRejection) -> Bool {
+        try consume(opening, expected: expected)
+        if peekToken() == closing {
             offset += 1
             return false
         }
@@ -43,7 +53,7 @@ struct JSONReader {
     }
 
     /// Reads `"name":` and leaves the cursor at the member's value.
-    mutating func readMemberName() throws(EventRejection) -> JSONString {
+    public mutating func readMemberName() throws(EventRejection) -> JSONString {
         guard peekToken() == UInt8(ascii: "\"") else { throw syntaxError("expected a member name") }
         let name = try readString()
         try consume(UInt8(ascii: ":"), expected: "':' after a member name")
@@ -51,7 +61,7 @@ struct JSONReader {
     }
 
     /// After a member or element: consumes `,` (true, another follows) or the closing bracket (false).
-    mutating func continueContainer(closing: UInt8) throws(EventRejection) -> Bool {
+    public mutating func continueContainer(closing: UInt8) throws(EventRejection) -> Bool {
         switch peekToken() {
         case UInt8(ascii: ","):
             offset += 1
@@ -65,7 +75,7 @@ struct JSONReader {
     }
 
     /// Only whitespace may follow the top-level value.
-    mutating func expectEnd() throws(EventRejection) {
+    public mutating func expectEnd() throws(EventRejection) {
         if peekToken() != nil { throw syntaxError("unexpected data after the JSON value") }
     }
 
@@ -78,7 +88,7 @@ struct JSONReader {
     // MARK: Values
 
     /// Reads the value at the cursor. `depth` is its nesting level: the top-level value is 1.
-    mutating func readValue(depth: Int) throws(EventRejection) -> JSONValue {
+    public mutating func readValue(depth: Int) throws(EventRejection) -> JSONValue {
         guard let byte = peekToken() else { throw syntaxError("expected a value, found the end of the message") }
         switch byte {
         case UInt8(ascii: "\""): return .string(try readString())
@@ -116,11 +126,7 @@ struct JSONReader {
 
     private mutating func skipArray(depth: Int) throws(EventRejection) {
         try checkDepth(depth)
-        try consume(UInt8(ascii: "["), expected: "'['")
-        if peekToken() == UInt8(ascii: "]") {
-            offset += 1
-            return
-        }
+        guard try beginArray() else { return }
         repeat {
             _ = try readValue(depth: depth + 1)
         } while try continueContainer(closing: UInt8(ascii: "]"))
@@ -232,7 +238,7 @@ struct JSONReader {
         return unescapedBytes(string).withUnsafeBytes(body)
     }
 
-    func string(_ string: JSONString) -> String {
+    public func string(_ string: JSONString) -> String {
         withUnescapedBytes(string) { String(decoding: $0, as: UTF8.self) }
     }
 
@@ -345,13 +351,13 @@ struct JSONReader {
 }
 
 /// A string value or member name: where its content lies in the input, still escaped.
-struct JSONString {
+public struct JSONString {
     var content: Range<Int>
     var hasEscapes: Bool
 }
 
 /// A value as the event decoder sees it; containers have been validated and skipped.
-enum JSONValue {
+public enum JSONValue {
     case string(JSONString)
     case number(JSONNumber)
     case bool(Bool)
@@ -360,7 +366,7 @@ enum JSONValue {
     case array
 
     /// The JSON type name, for rejection messages.
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .string: "string"
         case .number: "number"

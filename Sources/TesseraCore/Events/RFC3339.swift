@@ -77,6 +77,16 @@ public enum RFC3339 {
     /// Writes `epochMilliseconds` as a `date-time` with `fractionDigits` (0...9) fraction digits,
     /// in UTC with `Z` when `utcOffsetMinutes` is nil, else in that offset (`+00:00` for 0).
     public static func string(epochMilliseconds: Int64, utcOffsetMinutes: Int? = nil, fractionDigits: Int = 3) -> String {
+        var text: [UInt8] = []
+        text.reserveCapacity(35)
+        append(epochMilliseconds: epochMilliseconds, utcOffsetMinutes: utcOffsetMinutes, fractionDigits: fractionDigits, to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The same text appended as UTF-8 bytes, for writers that build a buffer (the lookup API's responses).
+    public static func append(
+        epochMilliseconds: Int64, utcOffsetMinutes: Int? = nil, fractionDigits: Int = 3, to text: inout [UInt8]
+    ) {
         precondition((0...9).contains(fractionDigits), "RFC 3339 fraction digits must be 0...9")
         let offsetMinutes = Int64(utcOffsetMinutes ?? 0)
         let local = epochMilliseconds + offsetMinutes * 60_000
@@ -85,8 +95,6 @@ public enum RFC3339 {
         let date = CivilCalendar.date(daysSinceEpoch: days)
         precondition((0...9_999).contains(date.year), "RFC 3339 years have four digits")
 
-        var text: [UInt8] = []
-        text.reserveCapacity(35)
         appendDigits(date.year, width: 4, to: &text)
         text.append(UInt8(ascii: "-"))
         appendDigits(date.month, width: 2, to: &text)
@@ -114,7 +122,6 @@ public enum RFC3339 {
         } else {
             text.append(UInt8(ascii: "Z"))
         }
-        return String(decoding: text, as: UTF8.self)
     }
 
     private static func digitValue(_ byte: UInt8) -> Int64? {

@@ -22,13 +22,17 @@ public struct EntityKey: Sendable, Hashable, CustomStringConvertible {
     public var values: [String]
 
     public static func == (lhs: EntityKey, rhs: EntityKey) -> Bool {
-        lhs.values.count == rhs.values.count && zip(lhs.values, rhs.values).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
+        lhs.values.count == rhs.values.count && zip(lhs.values, rhs.values).allSatisfy { left, right in
+            var (left, right) = (left, right)
+            return left.withUTF8 { leftBytes in right.withUTF8 { leftBytes.elementsEqual($0) } }
+        }
     }
 
     public func hash(into hasher: inout Hasher) {
-        for value in values {
+        for var value in values {
             hasher.combine(value.utf8.count)
-            for byte in value.utf8 { hasher.combine(byte) }
+            // All bytes in one go (the lookup path hashes a key per entity row).
+            value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
         }
     }
 

@@ -7,15 +7,27 @@ public struct RedisKeyspace: Sendable {
 
     public init(prefix: String) { self.prefix = prefix }
 
-    private func entityPrefix(view: String, entity: EntityKey) -> String {
-        "\(prefix):{\(view)|\(entity.encoded)}"
+    /// `prefix:{view|entity}suffix`, appended into one string reserved at its length: keys are
+    /// made per entity on the lookup and ingestion paths, and interpolation then `+` costs more.
+    private func entityKey(view: String, entity: EntityKey, suffix: String) -> String {
+        let encoded = entity.encoded
+        var key = ""
+        key.reserveCapacity(prefix.utf8.count + view.utf8.count + encoded.utf8.count + suffix.utf8.count + 4)
+        key += prefix
+        key += ":{"
+        key += view
+        key += "|"
+        key += encoded
+        key += "}"
+        key += suffix
+        return key
     }
 
     /// Hash of tiles, lifetime aggregates, fences and the newest event time.
-    public func stateKey(view: String, entity: EntityKey) -> String { entityPrefix(view: view, entity: entity) + ":s" }
+    public func stateKey(view: String, entity: EntityKey) -> String { entityKey(view: view, entity: entity, suffix: ":s") }
 
     /// The packed feature vector the lookup API reads.
-    public func vectorKey(view: String, entity: EntityKey) -> String { entityPrefix(view: view, entity: entity) + ":v" }
+    public func vectorKey(view: String, entity: EntityKey) -> String { entityKey(view: view, entity: entity, suffix: ":v") }
 
     /// A SCAN pattern matching every vector key of a view (glob characters escaped).
     public func vectorKeyPattern(view: String) -> String {
@@ -40,7 +52,7 @@ public struct RedisKeyspace: Sendable {
 
     /// One HyperLogLog per approx-distinct slot and tile.
     public func distinctKey(view: String, entity: EntityKey, slot: String, tile: Int64) -> String {
-        entityPrefix(view: view, entity: entity) + ":h:\(slot):\(tile)"
+        entityKey(view: view, entity: entity, suffix: ":h:\(slot):\(tile)")
     }
 
     /// Entities to recompute when a tile leaves a window at `boundaryMs`.

@@ -3,8 +3,12 @@
 struct JSONWriter {
     private(set) var bytes: [UInt8] = []
     private var needsComma = false
+    private var numberText = ""
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+        numberText.reserveCapacity(32)
+    }
 
     mutating func beginObject() { open(UInt8(ascii: "{")) }
     mutating func endObject() { close(UInt8(ascii: "}")) }
@@ -36,30 +40,72 @@ struct JSONWriter {
     mutating func string(_ value: String) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: bytes.append(byte)
+        var value = value
+        value.withUTF8 { utf8 in
+            // Most strings (ids, names, statuses) need no escape: copy them in one go.
+            guard utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+                bytes.append(contentsOf: utf8)
+                return
             }
+            for byte in utf8 { appendEscaped(byte) }
         }
         bytes.append(UInt8(ascii: "\""))
         needsComma = true
     }
 
-    mutating func integer(_ value: Int64) {
-        raw(String(value))
+    private mutating func appendEscaped(_ byte: UInt8) {
+        switch byte {
+        case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
+        case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
+        case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case 0..<0x20:
+            let hex = Array("0123456789abcdef".utf8)
+            bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+        default: bytes.append(byte)
+        }
     }
 
-    /// Non-finite numbers have no JSON form: they are written as null.
+    /// An already encoded JSON value (a quoted status or timestamp kept for reuse), as it is.
+    mutating func encoded(_ value: UnsafeBufferPointer<UInt8>) {
+        separate()
+        bytes.append(contentsOf: value)
+        needsComma = true
+    }
+
+    mutating func encoded(_ value: StaticString) {
+        value.withUTF8Buffer { encoded($0) }
+    }
+
+    /// No String is made for each number: digits go into a small buffer from its end, then in at once.
+    mutating func integer(_ value: Int64) {
+        separate()
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var magnitude = value.magnitude
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                start -= 1
+                digits[start] = UInt8(ascii: "-")
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
+        needsComma = true
+    }
+
+    /// Non-finite numbers have no JSON form: they are written as null. The shortest text that
+    /// reads back as the same double, formatted into a reused string: `description` would
+    /// allocate one for every number longer than 15 characters, such as most ratios.
     mutating func number(_ value: Double) {
-        value.isFinite ? raw(value.description) : null()
+        guard value.isFinite else { return null() }
+        numberText.removeAll(keepingCapacity: true)
+        value.write(to: &numberText)
+        raw(numberText)
     }
 
     mutating func null() { raw("null") }

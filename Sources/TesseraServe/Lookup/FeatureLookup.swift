@@ -1,4 +1,3 @@
-import Foundation
 import TesseraCore
 
 /// Answers a validated lookup from packed vectors: one Redis round trip, then
@@ -7,141 +6,53 @@ struct FeatureLookup: Sendable {
     let keyspace: RedisKeyspace
     let store: VectorStore
 
-    enum Status: String {
-        case present = "PRESENT"
-        case notFound = "NOT_FOUND"
-        case nullValue = "NULL_VALUE"
-        case outsideMaxAge = "OUTSIDE_MAX_AGE"
-    }
-
     func respond(to plan: LookupPlan, nowMs: Int64) async throws -> [UInt8] {
-        // Distinct keys only: a user repeated on every row is read once.
-        var keyIndex: [String: Int] = [:]
-        var keys: [String] = []
-        let rowKeys: [[Int]] = plan.views.indices.map { viewIndex in
-            plan.entities[viewIndex].map { entity in
-                let key = keyspace.vectorKey(view: plan.views[viewIndex].name, entity: entity)
-                if let index = keyIndex[key] { return index }
-                keyIndex[key] = keys.count
-                keys.append(key)
-                return keys.count - 1
-            }
-        }
-        var keyViews = Array(repeating: 0, count: keys.count)
-        for (viewIndex, indexes) in rowKeys.enumerated() {
-            for index in indexes { keyViews[index] = viewIndex }
-        }
-        let raw = try await store.fetch(keys)
-        let vectors: [StoredVector?] = zip(raw, keyViews).map { bytes, viewIndex in
-            bytes.flatMap { StoredVector(decoding: $0, for: plan.views[viewIndex]) }
-        }
-
-        var json = JSONWriter(capacity: 64 + plan.rowCount * plan.columns.count * 48)
-        json.beginObject()
-        json.key("metadata")
-        json.beginObject()
-        json.key("feature_names")
-        json.beginArray()
-        for joinKey in plan.joinKeys { json.string(joinKey) }
-        for column in plan.columns { json.string(column.outputName) }
-        json.endArray()
-        json.endObject()
-
-        json.key("results")
-        json.beginArray()
-        for joinKey in plan.joinKeys {
-            json.beginObject()
-            json.key("values")
-            json.beginArray()
-            for value in plan.joinKeyValues[joinKey]! { json.string(value.text) }
-            json.endArray()
-            writeColumnMetadata(&json, statuses: Array(repeating: .present, count: plan.rowCount), times: Array(repeating: 0, count: plan.rowCount))
-            json.endObject()
-        }
-        for column in plan.columns {
-            var statuses: [Status] = []
-            var times: [Int64] = []
-            statuses.reserveCapacity(plan.rowCount)
-            times.reserveCapacity(plan.rowCount)
-            json.beginObject()
-            json.key("values")
-            json.beginArray()
-            for row in 0..<plan.rowCount {
-                let cell = Self.cell(vectors[rowKeys[column.view][row]], view: plan.views[column.view], feature: column.feature, nowMs: nowMs)
-                statuses.append(cell.status)
-                times.append(cell.timeMs)
-                switch cell.value {
-                case .null: json.null()
-                case .double(let number): json.number(number)
-                case .int(let number): json.integer(number)
-                case .string(let text): json.string(text)
-                case .bool(let flag): json.bool(flag)
-                }
-            }
-            json.endArray()
-            writeColumnMetadata(&json, statuses: statuses, times: times)
-            json.endObject()
-        }
-        json.endArray()
-        json.endObject()
-        return json.bytes
-    }
-
-    /// One feature of one entity: its status, the time it is as of (newest event or source
-    /// row; 0 when unknown) and its value (null unless PRESENT).
-    private static func cell(_ vector: StoredVector?, view: LookupView, feature: Int, nowMs: Int64)
-        -> (status: Status, timeMs: Int64, value: BatchValue)
-    {
-        switch (view, vector) {
-        case (.stream(let view), .stream(let vector)):
-            // A vector written under another feature layout (config changed) is not trusted.
-            guard vector.layoutFingerprint == view.layoutFingerprint, feature < vector.values.count else { break }
-            let value = vector.values[feature]
-            if nowMs - vector.newestEventMs > view.ttlMs { return (.outsideMaxAge, vector.newestEventMs, .null) }
-            if value.isNaN { return (.nullValue, vector.newestEventMs, .null) }
-            switch view.features[feature].valueType {
-            case .int64, .timestampMs:
-                // Counts and times are whole and in range; anything else is written as it is.
-                return (.present, vector.newestEventMs, Int64(exactly: value).map(BatchValue.int) ?? .double(value))
-            case .double:
-                return (.present, vector.newestEventMs, .double(value))
-            }
-        case (.batch(let view), .batch(let vector)):
-            guard vector.layoutFingerprint == view.layoutFingerprint, feature < vector.values.count else { break }
-            if nowMs - vector.sourceTimeMs > view.ttlMs { return (.outsideMaxAge, vector.sourceTimeMs, .null) }
-            let value = vector.values[feature]
-            return (value == .null ? .nullValue : .present, vector.sourceTimeMs, value)
-        default:
-            break
-        }
-        return (.notFound, 0, .null)
-    }
-
-    private func writeColumnMetadata(_ json: inout JSONWriter, statuses: [Status], times: [Int64]) {
-        json.key("statuses")
-        json.beginArray()
-        for status in statuses { json.string(status.rawValue) }
-        json.endArray()
-        json.key("event_timestamps")
-        json.beginArray()
-        for time in times { json.string(RFC3339.string(epochMilliseconds: time)) }
-        json.endArray()
+        let reads = VectorReads(plan: plan, keyspace: keyspace)
+        let vectors = try await store.fetch(reads.keys)
+        return LookupResponse.encode(plan, reads: reads, vectors: vectors, nowMs: nowMs)
     }
 }
 
-/// A vector as read from Redis, decoded by the kind of view its key belongs to.
-enum StoredVector {
-    case stream(FeatureVector)
-    case batch(BatchVector)
+/// The vector keys one lookup reads, each once: a user repeated on every row is read once.
+public struct VectorReads: Sendable {
+    public private(set) var keys: [String] = []
+    /// Per view, per row: the index of its key in `keys`.
+    var rowKeys: [[Int]] = []
+    /// Per key: the view it belongs to.
+    var keyViews: [Int] = []
 
-    init?(decoding bytes: [UInt8], for view: LookupView) {
-        switch view {
-        case .stream:
-            guard let vector = try? FeatureVector(decoding: bytes) else { return nil }
-            self = .stream(vector)
-        case .batch:
-            guard let vector = try? BatchVector(decoding: bytes) else { return nil }
-            self = .batch(vector)
+    public init(plan: LookupPlan, keyspace: RedisKeyspace) {
+        // Each entity's rows are reduced to its distinct entities once, for all its views.
+        let distinct = plan.entityRows.map(Self.distinct)
+        for (viewIndex, view) in plan.views.enumerated() {
+            let (rows, entities) = distinct[plan.viewEntities[viewIndex]]
+            let first = keys.count
+            for entity in entities {
+                keys.append(keyspace.vectorKey(view: view.name, entity: entity))
+                keyViews.append(viewIndex)
+            }
+            rowKeys.append(rows.map { first + $0 })
         }
+    }
+
+    /// Per row, the index of its entity among the distinct ones (in first-seen order), and those.
+    private static func distinct(_ rows: [EntityKey]) -> (rows: [Int], entities: [EntityKey]) {
+        var seen: [EntityKey: Int] = [:]
+        var entities: [EntityKey] = []
+        var indexes: [Int] = []
+        indexes.reserveCapacity(rows.count)
+        for (row, entity) in rows.enumerated() {
+            // A row repeating the one before (a user on every row) needs no hashing.
+            if row > 0, entity == rows[row - 1] {
+                indexes.append(indexes[row - 1])
+            } else if let index = seen[entity] {
+                indexes.append(index)
+            } else {
+                seen[entity] = entities.count
+                indexes.append(entities.count)
+                entities.append(entity)
+            }
+        }
+        return (indexes, entities)
     }
 }

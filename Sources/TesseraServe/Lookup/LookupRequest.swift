@@ -2,52 +2,39 @@ import TesseraCore
 
 /// `POST /get-online-features` in Feast's feature-server shape:
 /// `{"features": ["view:feature", ...], "entities": {"join_key": [v1, v2, ...]}, "full_feature_names": false}`.
-struct FeastLookupRequest: Decodable {
+struct FeastLookupRequest {
     var features: [String]
-    var entities: [String: [EntityValue]]
-    var fullFeatureNames: Bool?
-
-    enum CodingKeys: String, CodingKey {
-        case features, entities
-        case fullFeatureNames = "full_feature_names"
-    }
-}
-
-/// An entity value: a JSON string or integer; 42 and "42" name the same entity.
-struct EntityValue: Decodable, Equatable {
-    var text: String
-
-    init(text: String) { self.text = text }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let number = try? container.decode(Int64.self) {
-            text = String(number)
-        } else if let string = try? container.decode(String.self) {
-            text = string
-        } else {
-            throw DecodingError.typeMismatch(
-                String.self, .init(codingPath: decoder.codingPath, debugDescription: "entity values must be strings or integers"))
-        }
-    }
+    /// Per join key, one value per entity row; integers as their decimal text, so 42 and
+    /// "42" name the same entity.
+    var entities: [String: [String]]
+    var fullFeatureNames: Bool
 }
 
 /// A validated lookup: which features, from which views, for which entity rows.
-struct LookupPlan {
-    struct Column {
+public struct LookupPlan: Sendable {
+    struct Column: Sendable {
         var view: Int  // index into `views`
         var feature: Int  // index into the view's features
         var outputName: String
+        /// A stream feature of type int64 or timestamp_ms: whole values are written as integers.
+        var wholeNumbers: Bool
     }
 
     var views: [LookupView]
     var columns: [Column]
     /// Join-key columns echoed first in the response, in first-use order.
     var joinKeys: [String]
-    var joinKeyValues: [String: [EntityValue]]
-    var rowCount: Int
-    /// Per view, per row: the entity.
-    var entities: [[EntityKey]]
+    var joinKeyValues: [String: [String]]
+    public private(set) var rowCount: Int
+    /// Per distinct entity of the views (views of one entity share it), per row: its key.
+    var entityRows: [[EntityKey]]
+    /// Per view: its entity's index in `entityRows`.
+    var viewEntities: [Int]
+
+    /// A request body as it came: parsed, then checked against the catalog.
+    public init(body: UnsafeRawBufferPointer, catalog: FeatureCatalog, maxRows: Int) throws(APIError) {
+        try self.init(request: FeastLookupRequest(parsing: body), catalog: catalog, maxRows: maxRows)
+    }
 
     init(request: FeastLookupRequest, catalog: FeatureCatalog, maxRows: Int) throws(APIError) {
         guard !request.features.isEmpty else { throw .badRequest("missing_features", "'features' must list at least one view:feature") }
@@ -72,11 +59,13 @@ struct LookupPlan {
                 viewIndex = views.count
                 views.append(view)
             }
-            let outputName = request.fullFeatureNames == true ? "\(viewName)__\(featureName)" : featureName
+            let outputName = request.fullFeatureNames ? "\(viewName)__\(featureName)" : featureName
             guard !columns.contains(where: { $0.outputName == outputName }) else {
                 throw .badRequest("duplicate_feature", "'\(outputName)' is requested twice; set full_feature_names to tell views apart")
             }
-            columns.append(Column(view: viewIndex, feature: featureIndex, outputName: outputName))
+            var wholeNumbers = false
+            if case .stream(let streamView) = view { wholeNumbers = streamView.features[featureIndex].valueType != .double }
+            columns.append(Column(view: viewIndex, feature: featureIndex, outputName: outputName, wholeNumbers: wholeNumbers))
         }
 
         var joinKeys: [String] = []
@@ -102,14 +91,19 @@ struct LookupPlan {
         self.joinKeys = joinKeys
         self.joinKeyValues = request.entities
         self.rowCount = rowCount
-        self.entities = views.map { view in
-            (0..<rowCount).map { row in
-                EntityKey(values: view.entity.joinKeys.map { field in
-                    let raw = request.entities[field.rawValue]![row].text
-                    // Events' queries are normalised on the way in; normalise lookups the same way.
-                    return field == .query ? QueryNormalization.normalize(raw) ?? raw : raw
-                })
+        var entityNames: [String] = []
+        var entityRows: [[EntityKey]] = []
+        self.viewEntities = views.map { view in
+            if let index = entityNames.firstIndex(of: view.entity.name) { return index }
+            let columns = view.entity.joinKeys.map { field in
+                let values = request.entities[field.rawValue]!
+                // Events' queries are normalised on the way in; normalise lookups the same way.
+                return field == .query ? values.map { QueryNormalization.normalize($0) ?? $0 } : values
             }
+            entityRows.append((0..<rowCount).map { row in EntityKey(values: columns.map { $0[row] }) })
+            entityNames.append(view.entity.name)
+            return entityNames.count - 1
         }
+        self.entityRows = entityRows
     }
 }

@@ -2,7 +2,7 @@ import TesseraCore
 
 /// A view a lookup can read: stream views keep TV1 vectors of numbers, batch views TB1
 /// vectors of typed values. Both live under the same key scheme, so one MGET reads any mix.
-enum LookupView {
+enum LookupView: Sendable {
     case stream(StreamView)
     case batch(BatchView)
 

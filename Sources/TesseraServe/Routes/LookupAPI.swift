@@ -101,17 +101,9 @@ public struct LookupAPI: Sendable {
         } catch let error as HTTPResponseError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, code: "body_too_large", message: "request body is over \(limits.maxBodyBytes) bytes")
         }
-        let parsed: FeastLookupRequest
-        do {
-            parsed = try JSONDecoder().decode(FeastLookupRequest.self, from: Data(buffer: body))
-        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
-            throw APIError.badRequest("bad_json", "the body is not valid JSON")
-        } catch let error as DecodingError {
-            throw APIError.badRequest("bad_request_body", Self.describe(error))
-        } catch {
-            throw APIError.badRequest("bad_json", "the body is not valid JSON")
+        let plan = try body.withUnsafeReadableBytes { bytes throws(APIError) in
+            try LookupPlan(body: bytes, catalog: catalog, maxRows: limits.maxEntitiesPerRequest)
         }
-        let plan = try LookupPlan(request: parsed, catalog: catalog, maxRows: limits.maxEntitiesPerRequest)
         entitiesPerRequest.record(plan.rowCount)
         let bytes: [UInt8]
         do {
@@ -146,23 +138,5 @@ public struct LookupAPI: Sendable {
 
     private func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-    }
-
-    /// A decoding error as a sentence naming the field, without Swift type names.
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let text = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return text.isEmpty ? "the body" : "'\(text.hasPrefix(".") ? String(text.dropFirst()) : text)'"
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "missing field '\(key.stringValue)'" + (context.codingPath.isEmpty ? "" : " in \(path(context))")
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "\(path(context)) has the wrong type: \(context.debugDescription)"
-        case .dataCorrupted(let context):
-            return "\(path(context)) is invalid: \(context.debugDescription)"
-        @unknown default:
-            return "the body does not match the request shape"
-        }
     }
 }

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import TesseraCore
+@testable import TesseraServe
+
+/// The response encoder on its own, from packed vectors as Redis would return them: statuses,
+/// timestamps and values per cell, and nothing that could trap on a corrupt vector.
+@Suite struct LookupResponseTests {
+    let now: Int64 = 1_763_720_025_000
+
+    func encode(_ body: String, vectors: (VectorReads) -> [[UInt8]?]) throws -> (keys: [String], columns: [String: [String: [Any]]]) {
+        let catalog = try LookupAPITests.catalog()
+        let bytes = Array(body.utf8)
+        let plan = try bytes.withUnsafeBytes { raw in
+            Result { () throws(APIError) in try LookupPlan(body: raw, catalog: catalog, maxRows: 100) }
+        }.get()
+        let reads = VectorReads(plan: plan, keyspace: RedisKeyspace(prefix: "ts"))
+        let json = LookupResponse.encode(plan, reads: reads, vectors: vectors(reads), nowMs: now)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        let names = try #require((object["metadata"] as? [String: Any])?["feature_names"] as? [String])
+        let results = try #require(object["results"] as? [[String: [Any]]])
+        return (reads.keys, Dictionary(uniqueKeysWithValues: zip(names, results)))
+    }
+
+    func streamVector(_ view: String, newestEventMs: Int64, values: [Double], fingerprint: UInt32? = nil) throws -> [UInt8] {
+        let view = try #require(try LookupAPITests.catalog().streamView(named: view))
+        return FeatureVector(
+            layoutFingerprint: fingerprint ?? view.layoutFingerprint, newestEventMs: newestEventMs, computedAtMs: newestEventMs,
+            values: values + Array(repeating: 0, count: view.features.count - values.count)
+        ).encoded()
+    }
+
+    @Test func statusesTimestampsAndValuesPerCell() throws {
+        let fresh = try streamVector("user_stats", newestEventMs: now - 1_000, values: [3, .nan, 2.5])
+        let stale = try streamVector("user_stats", newestEventMs: now - 31 * 86_400_000, values: [3])
+        let otherLayout = try streamVector("user_stats", newestEventMs: now - 1_000, values: [3], fingerprint: 7)
+        let catalog = try LookupAPITests.catalog().batchView(named: "product_catalog")!
+        let batch = BatchVector(
+            layoutFingerprint: catalog.layoutFingerprint, sourceTimeMs: now - 5_000, materializedAtMs: now,
+            values: [.double(9.5), .string("tab\there \"quoted\""), .null, .bool(true), .double(0.25)]
+        ).encoded()
+        let (keys, columns) = try encode(#"""
+            {"features": ["user_stats:views_1h", "user_stats:views_24h", "user_stats:clicks_24h",
+                          "product_catalog:price", "product_catalog:category", "product_catalog:brand", "product_catalog:in_stock"],
+             "entities": {"user_id": ["u-fresh", "u-stale", "u-layout", "u-missing", "u-corrupt", "u-fresh"],
+                          "product_id": ["p-1", "p-1", "p-2", "p-2", "p-2", "p-2"]}}
+            """#) { reads in
+            reads.keys.map { key -> [UInt8]? in
+                switch key {
+                case "ts:{user_stats|u-fresh}:v": fresh
+                case "ts:{user_stats|u-stale}:v": stale
+                case "ts:{user_stats|u-layout}:v": otherLayout
+                case "ts:{user_stats|u-corrupt}:v": Array("TV1 not a vector".utf8)
+                case "ts:{product_catalog|p-1}:v": batch
+                default: nil
+                }
+            }
+        }
+        // Each distinct entity is read once.
+        #expect(keys.count == 5 + 2)
+        #expect(columns["user_id"]?["values"] as? [String] == ["u-fresh", "u-stale", "u-layout", "u-missing", "u-corrupt", "u-fresh"])
+        #expect(columns["user_id"]?["statuses"] as? [String] == Array(repeating: "PRESENT", count: 6))
+        #expect(columns["product_id"]?["event_timestamps"]?.first as? String == "1970-01-01T00:00:00.000Z")
+
+        let views = try #require(columns["views_1h"])
+        #expect(views["statuses"] as? [String] == ["PRESENT", "OUTSIDE_MAX_AGE", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "PRESENT"])
+        #expect(views["values"]?[0] as? Int == 3 && views["values"]?[1] is NSNull && views["values"]?[2] is NSNull)
+        let freshTime = RFC3339.string(epochMilliseconds: now - 1_000)
+        #expect(views["event_timestamps"] as? [String] == [
+            freshTime, RFC3339.string(epochMilliseconds: now - 31 * 86_400_000), "1970-01-01T00:00:00.000Z",
+            "1970-01-01T00:00:00.000Z", "1970-01-01T00:00:00.000Z", freshTime,
+        ])
+        #expect(columns["views_24h"]?["statuses"]?.first as? String == "NULL_VALUE")
+        #expect(columns["views_24h"]?["values"]?.first is NSNull)
+        // clicks_24h is a count: 2.5 is not whole, so it is written as it is.
+        #expect(columns["clicks_24h"]?["values"]?.first as? Double == 2.5)
+
+        #expect(columns["price"]?["values"]?.first as? Double == 9.5)
+        #expect(columns["price"]?["statuses"] as? [String] == ["PRESENT", "PRESENT"] + Array(repeating: "NOT_FOUND", count: 4))
+        #expect(columns["price"]?["event_timestamps"]?.first as? String == RFC3339.string(epochMilliseconds: now - 5_000))
+        #expect(columns["category"]?["values"]?.first as? String == "tab\there \"quoted\"")
+        #expect(columns["brand"]?["statuses"]?.first as? String == "NULL_VALUE")
+        #expect(columns["in_stock"]?["values"]?.first as? Bool == true)
+    }
+
+    @Test func aVectorWithAnImpossibleTimeIsAnsweredNotATrap() throws {
+        // Far in the future: not past its ttl, and beyond year 9999.
+        let future = try streamVector("user_stats", newestEventMs: 400_000_000_000_000, values: [1])
+        let (_, columns) = try encode(#"{"features": ["user_stats:views_1h"], "entities": {"user_id": ["u-1"]}}"#) { _ in [future] }
+        #expect(columns["views_1h"]?["statuses"] as? [String] == ["PRESENT"])
+        #expect(columns["views_1h"]?["event_timestamps"] as? [String] == ["1970-01-01T00:00:00.000Z"])
+    }
+
+    @Test func integersAndStringsAreWrittenAsJSON() throws {
+        var json = JSONWriter()
+        json.beginArray()
+        for number in [0, 7, -7, 10, 1_000_000, Int64.max, Int64.min] { json.integer(number) }
+        json.string("é\u{1}\n\\")
+        json.number(.infinity)
+        json.endArray()
+        #expect(String(decoding: json.bytes, as: UTF8.self) == #"[0,7,-7,10,1000000,9223372036854775807,-9223372036854775808,"é\u0001\n\\",null]"#)
+    }
+}
