@@ -36,8 +36,12 @@ public final class OnlineStore {
         case applied
         /// Everything in the delta was applied before (a replay after a crash).
         case alreadyApplied
-        /// Events up to `fence` were applied before: re-send only the later ones.
+        /// Events up to `fence` were applied before: re-send only the later ones (a delta
+        /// from one partition).
         case partlyApplied(fence: Int64)
+        /// A delta from several partitions, some of whose events were applied before:
+        /// re-send it as one delta per partition.
+        case fencesDiffer
     }
 
     public struct ViewDeltas: Sendable {
@@ -192,7 +196,9 @@ public final class OnlineStore {
         switch code {
         case 1: return .applied
         case 0: return .alreadyApplied
-        default: return .partlyApplied(fence: fence)
+        case -1: return .partlyApplied(fence: fence)
+        case -3: return .fencesDiffer
+        default: throw RedisError("apply script returned \(reply)")
         }
     }
 }
