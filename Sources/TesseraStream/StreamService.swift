@@ -6,13 +6,12 @@ import TesseraKafka
 import TesseraPostgres
 import TesseraRedis
 
-/// Runs the online path (ingestion into Redis) and the offline path (the event log in
-/// PostgreSQL) as two consumer groups, each on a dedicated thread (librdkafka, hiredis and
-/// libpq calls block), so a PostgreSQL outage never stalls online freshness and a Redis
-/// outage never stalls the event log. On graceful shutdown each finishes its current
-/// batch, commits, and leaves its group. The window roller runs on a thread of its own
-/// with its own Redis connection, so its recomputes at tile edges never hold up a batch;
-/// the snapshotter on another (when snapshots are on). Both stop between chunks.
+/// Runs the online path (ingestion into Redis and the window roller) and the offline
+/// path (the event log in PostgreSQL) as two consumer groups, each on a dedicated thread
+/// (librdkafka, hiredis and libpq calls block), so a PostgreSQL outage never stalls
+/// online freshness and a Redis outage never stalls the event log. On graceful shutdown
+/// each finishes its current batch, commits, and leaves its group. The snapshotter runs
+/// on a third thread (when snapshots are on) and stops between chunks.
 public struct StreamService: Service {
     private let config: ServiceConfig
     private let catalog: FeatureCatalog
@@ -38,7 +37,6 @@ public struct StreamService: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await onThread("tessera-online") { try runOnline(stop: stop) } }
-                group.addTask { try await onThread("tessera-roller") { try runRoller(stop: stop) } }
                 if !config.postgresURL.isEmpty {
                     group.addTask { try await onThread("tessera-offline") { try runOffline(stop: stop) } }
                 }
@@ -64,15 +62,20 @@ public struct StreamService: Service {
             deadLetters.close()
             status.setAssignedPartitions(0)
         }
-        let store = try onlineStore()
+        let store = OnlineStore(
+            url: try RedisURL(parsing: config.redis.url), keyspace: RedisKeyspace(prefix: config.redis.keyPrefix),
+            catalog: catalog, futureToleranceMs: config.ingest.futureToleranceMs,
+            tracksChanges: config.snapshotIntervalMs != nil, logger: logger)
         let pipeline = IngestionPipeline(
             consumer: consumer, deadLetters: deadLetters, store: store, catalog: catalog,
             settings: .init(
                 deadLetterTopic: config.kafka.deadLetterTopic, batchMaxEvents: config.ingest.batchMaxEvents,
                 batchMaxWaitMs: config.ingest.batchMaxWaitMs, decoder: decoder),
             clock: clock, status: status, logger: logger)
+        let roller = WindowRoller(store: store, catalog: catalog, logger: logger)
 
         logger.info("online ingestion started", metadata: ["topic": "\(config.kafka.topic)", "group": "\(config.kafka.consumerGroup)"])
+        var nextRollMs: Int64 = 0
         RetryLoop(path: "online", logger: logger).run(stop: stop, hasPendingWork: { pipeline.hasPendingBatch }) {
             let report = try pipeline.processBatch()
             if report.messages > 0 {
@@ -80,32 +83,13 @@ public struct StreamService: Service {
                     "messages": "\(report.messages)", "applied": "\(report.applied)", "dead_lettered": "\(report.deadLettered)",
                 ])
             }
-        }
-        logger.info("online ingestion stopped", metadata: ["applied": "\(status.appliedEvents)"])
-    }
-
-    /// Every `roller.interval`, the windows that tiles left since the last tick slide.
-    private func runRoller(stop: StopSignal) throws {
-        let roller = WindowRoller(store: try onlineStore(), catalog: catalog, logger: logger)
-        RetryLoop(path: "roller", logger: logger).run(stop: stop, hasPendingWork: { false }) {
-            let started = clock()
-            try roller.tick(nowMs: started)
-            let restMs = started + config.rollerIntervalMs - clock()
-            // Short naps, so a shutdown is seen at once.
-            var slept: Int64 = 0
-            while slept < restMs && !stop.isRaised {
-                Thread.sleep(forTimeInterval: Double(min(100, restMs - slept)) / 1_000)
-                slept += 100
+            let now = clock()
+            if now >= nextRollMs {
+                try roller.tick(nowMs: now)
+                nextRollMs = now + config.rollerIntervalMs
             }
         }
-    }
-
-    /// A store on a connection of its own: one per thread that applies or recomputes.
-    private func onlineStore() throws -> OnlineStore {
-        OnlineStore(
-            url: try RedisURL(parsing: config.redis.url), keyspace: RedisKeyspace(prefix: config.redis.keyPrefix),
-            catalog: catalog, futureToleranceMs: config.ingest.futureToleranceMs,
-            tracksChanges: config.snapshotIntervalMs != nil, logger: logger)
+        logger.info("online ingestion stopped", metadata: ["applied": "\(status.appliedEvents)"])
     }
 
     private func runOffline(stop: StopSignal) throws {

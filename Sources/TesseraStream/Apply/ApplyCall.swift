@@ -92,8 +92,9 @@ public struct ApplyCall: Sendable {
             let first = TileMath.firstTile(nowMs: nowMs, windowMs: slot.longestWindowMs, tileMs: tileMs)
             let last = TileMath.tileIndex(timeMs: nowMs + script.futureToleranceMs, tileMs: tileMs)
             result.distinct[slot.id] = (first, last - first + 1, result.keys.count + 1)
+            let name = storageNames[slot.id]
             for tile in first...last {
-                result.keys.append(keyspace.distinctKey(view: view.name, entity: entity, slot: slot.storageName, tile: tile))
+                result.keys.append(keyspace.distinctKey(view: view.name, entity: entity, slot: name, tile: tile))
             }
             result.ranges += [String(first), String(last - first + 1)]
         }
