@@ -11,12 +11,12 @@ public struct SourcedEvent: Sendable {
     }
 }
 
-/// Folds a batch of events into one delta per (entity, partition) for one view, so a
-/// hot entity costs one Redis script call per batch however many events it had.
+/// Folds a batch of events into one delta per entity for one view, so a hot entity costs
+/// one Redis script call per batch however many events and source partitions it had.
 public struct TileFolder: Sendable {
     public var view: StreamView
     /// Windowed features by slot: the windows whose expiry each touched tile schedules.
-    private let windowsBySlot: [Int: [Int64]]
+    private let windowsBySlot: [[Int64]]
     /// Tile length and longest window of each windowed slot, for the too-old check.
     private let windowedSlots: [(tileMs: Int64, longestWindowMs: Int64)]
     /// Slots with no window: they take every event, however old.
@@ -24,7 +24,7 @@ public struct TileFolder: Sendable {
 
     public init(view: StreamView) {
         self.view = view
-        windowsBySlot = Dictionary(uniqueKeysWithValues: view.slots.map { ($0.id, view.windows(ofSlot: $0.id)) })
+        windowsBySlot = view.slots.map { view.windows(ofSlot: $0.id) }
         windowedSlots = view.slots.compactMap { slot in slot.tileMs.map { ($0, slot.longestWindowMs) } }
         lifetimeSlots = view.slots.filter { $0.tileMs == nil }
     }
@@ -52,46 +52,53 @@ public struct TileFolder: Sendable {
         public var tooOld: Int
         /// Events lacking one of the view's join keys (e.g. no query for query_product_stats).
         public var unkeyed: Int
+        /// Per event, in input order: whether it went into a delta.
+        public var used: [Bool]
     }
 
     private struct GroupKey: Hashable {
         var entity: EntityKey
-        var partition: Int32
+        /// Set only when folding one delta per (entity, partition).
+        var partition: Int32?
     }
 
-    public func fold(_ events: some Sequence<SourcedEvent>, nowMs: Int64) -> Result {
+    /// `perPartition` folds one delta per (entity, source partition) instead of one per
+    /// entity: the fallback when one entity's fences disagree across partitions.
+    public func fold(_ events: some Sequence<SourcedEvent>, nowMs: Int64, perPartition: Bool = false) -> Result {
         var deltas: [GroupKey: EntityDelta] = [:]
         var order: [GroupKey] = []
         var tooOld = 0
         var unkeyed = 0
+        var used: [Bool] = []
+        used.reserveCapacity(events.underestimatedCount)
 
         for sourced in events {
             let event = sourced.event
-            guard let entity = view.entity.key(of: event) else { unkeyed += 1; continue }
-            if ignores(event, nowMs: nowMs) { tooOld += 1; continue }
-            let groupKey = GroupKey(entity: entity, partition: sourced.partition)
+            guard let entity = view.entity.key(of: event) else { unkeyed += 1; used.append(false); continue }
+            if ignores(event, nowMs: nowMs) { tooOld += 1; used.append(false); continue }
+            used.append(true)
+            let groupKey = GroupKey(entity: entity, partition: perPartition ? sourced.partition : nil)
             if deltas[groupKey] == nil {
-                deltas[groupKey] = EntityDelta(entity: entity, partition: sourced.partition, firstOffset: sourced.offset, lastOffset: sourced.offset)
+                deltas[groupKey] = EntityDelta(entity: entity, offsets: [])
                 order.append(groupKey)
             }
-            add(event, offset: sourced.offset, nowMs: nowMs, to: &deltas[groupKey]!)
+            add(event, offset: sourced.offset, partition: sourced.partition, nowMs: nowMs, to: &deltas[groupKey]!)
         }
-        return Result(deltas: order.map { deltas[$0]! }, tooOld: tooOld, unkeyed: unkeyed)
+        return Result(deltas: order.map { deltas[$0]! }, tooOld: tooOld, unkeyed: unkeyed, used: used)
     }
 
-    private func add(_ event: ClickEvent, offset: Int64, nowMs: Int64, to delta: inout EntityDelta) {
-        delta.firstOffset = min(delta.firstOffset, offset)
-        delta.lastOffset = max(delta.lastOffset, offset)
+    private func add(_ event: ClickEvent, offset: Int64, partition: Int32, nowMs: Int64, to delta: inout EntityDelta) {
+        delta.take(offset: offset, partition: partition)
         delta.eventCount += 1
         delta.newestEventMs = max(delta.newestEventMs, event.timestampMs)
 
         for slot in view.slots where slot.accepts(event) {
-            let field: String
+            var cell = EntityDelta.Cell(slot: slot.id, tile: nil)
             if let tileMs = slot.tileMs {
                 let tile = TileMath.tileIndex(timeMs: event.timestampMs, tileMs: tileMs)
                 // A tile outside every window of this slot would never be read.
                 guard TileMath.expiryMs(tile: tile, tileMs: tileMs, windowMs: slot.longestWindowMs) > nowMs else { continue }
-                for windowMs in windowsBySlot[slot.id] ?? [] {
+                for windowMs in windowsBySlot[slot.id] {
                     let boundary = TileMath.expiryMs(tile: tile, tileMs: tileMs, windowMs: windowMs)
                     if boundary > nowMs { delta.rollBoundaries.insert(boundary) }
                 }
@@ -101,24 +108,22 @@ public struct TileFolder: Sendable {
                     }
                     continue
                 }
-                field = RedisKeyspace.tileField(slot: slot.storageName, tile: tile)
-            } else {
-                field = RedisKeyspace.lifetimeField(slot: slot.storageName)
+                cell.tile = tile
             }
 
             switch slot.aggregation {
             case .count:
-                delta.counts[field, default: 0] += 1
+                delta.counts[cell, default: 0] += 1
             case .sum:
-                if let value = slot.field?.number(in: event) { delta.sums[field, default: 0] += value }
+                if let value = slot.field?.number(in: event) { delta.sums[cell, default: 0] += value }
             case .min:
-                if let value = slot.field?.number(in: event) { delta.minimums[field] = min(delta.minimums[field] ?? value, value) }
+                if let value = slot.field?.number(in: event) { delta.minimums[cell] = min(delta.minimums[cell] ?? value, value) }
             case .max:
-                if let value = slot.field?.number(in: event) { delta.maximums[field] = max(delta.maximums[field] ?? value, value) }
+                if let value = slot.field?.number(in: event) { delta.maximums[cell] = max(delta.maximums[cell] ?? value, value) }
             case .last:
                 if let value = slot.field?.number(in: event) {
                     let candidate = EntityDelta.TimedValue(timeMs: event.timestampMs, value: value)
-                    if delta.lasts[field].map({ candidate.supersedes($0) }) ?? true { delta.lasts[field] = candidate }
+                    if delta.lasts[cell].map({ candidate.supersedes($0) }) ?? true { delta.lasts[cell] = candidate }
                 }
             case .approxDistinct:
                 break  // handled above: HyperLogLogs live in keys of their own

@@ -2,7 +2,7 @@
 public enum KafkaSettings {
     private static let consumerOnlyPrefixes = [
         "partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
-        "auto.offset.reset", "group.instance.id", "fetch.", "enable.auto", "auto.commit", "isolation.level",
+        "auto.offset.reset", "group.instance.id", "fetch.", "enable.auto", "auto.commit", "isolation.level", "queued.",
     ]
 
     /// The settings (security, SASL, client ids…) minus those only consumers take, which

@@ -5,10 +5,69 @@ import TesseraCore
 public struct ApplyCall: Sendable {
     public let script: ApplyScript
     public let keyspace: RedisKeyspace
+    /// Each slot's name in Redis, computed once (it hashes the slot's definition).
+    private let storageNames: [String]
+    /// A windowed feature the script updates in place: its slot, window and tile length.
+    private struct InPlaceFeature {
+        var slot: Int
+        var windowMs: Int64
+        var tileMs: Int64
+    }
+    private let inPlaceFeatures: [InPlaceFeature]
+    /// Positions in `inPlaceFeatures` by slot.
+    private let inPlaceBySlot: [[Int]]
 
     public init(script: ApplyScript, keyspace: RedisKeyspace) {
         self.script = script
         self.keyspace = keyspace
+        let view = script.view
+        storageNames = view.slots.map(\.storageName)
+        let features = script.inPlaceFeatures.map { index -> InPlaceFeature in
+            guard case .windowed(let slot, let windowMs) = view.features[index].kind else { preconditionFailure("not windowed") }
+            return InPlaceFeature(slot: slot, windowMs: windowMs, tileMs: view.slots[slot].tileMs!)
+        }
+        inPlaceFeatures = features
+        inPlaceBySlot = view.slots.map { slot in features.indices.filter { features[$0].slot == slot.id } }
+    }
+
+    private func field(_ cell: EntityDelta.Cell) -> String {
+        cell.tile.map { RedisKeyspace.tileField(slot: storageNames[cell.slot], tile: $0) } ?? RedisKeyspace.lifetimeField(slot: storageNames[cell.slot])
+    }
+
+    /// What the delta adds to each in-place feature at `nowMs` (see `ApplyScript`): the sum
+    /// of its counts or sums, or the least or greatest of its values, over the tiles the
+    /// feature's window reads then; "" for a minimum or maximum the delta has no value for.
+    private func contributions(_ delta: EntityDelta, nowMs: Int64) -> [String] {
+        var totals = [Double](repeating: 0, count: inPlaceFeatures.count)
+        var extremes = [Double?](repeating: nil, count: inPlaceFeatures.count)
+        func reads(_ feature: InPlaceFeature, _ tile: Int64) -> Bool {
+            tile >= TileMath.firstTile(nowMs: nowMs, windowMs: feature.windowMs, tileMs: feature.tileMs)
+                && tile <= TileMath.tileIndex(timeMs: nowMs + script.futureToleranceMs, tileMs: feature.tileMs)
+        }
+        var counts = [Int64](repeating: 0, count: inPlaceFeatures.count)
+        for (cell, amount) in delta.counts {
+            guard let tile = cell.tile else { continue }
+            for index in inPlaceBySlot[cell.slot] where reads(inPlaceFeatures[index], tile) { counts[index] += amount }
+        }
+        for (cell, amount) in delta.sums {
+            guard let tile = cell.tile else { continue }
+            for index in inPlaceBySlot[cell.slot] where reads(inPlaceFeatures[index], tile) { totals[index] += amount }
+        }
+        for (cell, value) in delta.minimums {
+            guard let tile = cell.tile else { continue }
+            for index in inPlaceBySlot[cell.slot] where reads(inPlaceFeatures[index], tile) { extremes[index] = min(extremes[index] ?? value, value) }
+        }
+        for (cell, value) in delta.maximums {
+            guard let tile = cell.tile else { continue }
+            for index in inPlaceBySlot[cell.slot] where reads(inPlaceFeatures[index], tile) { extremes[index] = max(extremes[index] ?? value, value) }
+        }
+        return inPlaceFeatures.indices.map { index in
+            switch script.view.slots[inPlaceFeatures[index].slot].aggregation {
+            case .count: return String(counts[index])
+            case .sum: return String(totals[index])
+            default: return extremes[index].map { String($0) } ?? ""
+            }
+        }
     }
 
     /// The keys one call touches: state, vector, then every approx-distinct tile the
@@ -33,8 +92,9 @@ public struct ApplyCall: Sendable {
             let first = TileMath.firstTile(nowMs: nowMs, windowMs: slot.longestWindowMs, tileMs: tileMs)
             let last = TileMath.tileIndex(timeMs: nowMs + script.futureToleranceMs, tileMs: tileMs)
             result.distinct[slot.id] = (first, last - first + 1, result.keys.count + 1)
+            let name = storageNames[slot.id]
             for tile in first...last {
-                result.keys.append(keyspace.distinctKey(view: view.name, entity: entity, slot: slot.storageName, tile: tile))
+                result.keys.append(keyspace.distinctKey(view: view.name, entity: entity, slot: name, tile: tile))
             }
             result.ranges += [String(first), String(last - first + 1)]
         }
@@ -54,27 +114,33 @@ public struct ApplyCall: Sendable {
     }
 
     /// Applies a delta, or (with no delta) recomputes the entity at `nowMs`.
+    /// A delta's ops are sorted by cell, so equal deltas send equal commands.
     public func command(sha: String, entity: EntityKey, delta: EntityDelta?, nowMs: Int64) -> [String] {
         let keys = keys(entity: entity, nowMs: nowMs)
         var ops: [String] = []
         if let delta {
-            for (field, amount) in delta.counts.sorted(by: { $0.key < $1.key }) { ops += ["i", field, String(amount), ""] }
-            for (field, amount) in delta.sums.sorted(by: { $0.key < $1.key }) { ops += ["f", field, String(amount), ""] }
-            for (field, value) in delta.minimums.sorted(by: { $0.key < $1.key }) { ops += ["<", field, String(value), ""] }
-            for (field, value) in delta.maximums.sorted(by: { $0.key < $1.key }) { ops += [">", field, String(value), ""] }
-            for (field, timed) in delta.lasts.sorted(by: { $0.key < $1.key }) {
-                ops += ["L", field, String(timed.value), String(timed.timeMs)]
+            for (cell, amount) in delta.counts.sorted(by: { $0.key < $1.key }) { ops += ["i", field(cell), String(amount), ""] }
+            for (cell, amount) in delta.sums.sorted(by: { $0.key < $1.key }) { ops += ["f", field(cell), String(amount), ""] }
+            for (cell, value) in delta.minimums.sorted(by: { $0.key < $1.key }) { ops += ["<", field(cell), String(value), ""] }
+            for (cell, value) in delta.maximums.sorted(by: { $0.key < $1.key }) { ops += [">", field(cell), String(value), ""] }
+            for (cell, timed) in delta.lasts.sorted(by: { $0.key < $1.key }) {
+                ops += ["L", field(cell), String(timed.value), String(timed.timeMs)]
             }
             for add in Self.sortedAdds(delta.distinctAdds) {
                 guard let index = keys.index(slot: add.slot, tile: add.tile) else { continue }
                 ops += ["H", String(index), add.member, distinctTTL(add, nowMs: nowMs)]
             }
         }
+        guard let delta else {
+            let head = ["", "0", "0", String(nowMs), "0", String(ops.count / 4)]
+            return ["EVALSHA", sha, String(keys.keys.count)] + keys.keys + head + ops + keys.ranges
+        }
+        let offsets = delta.offsets.sorted { $0.partition < $1.partition }
         let head = [
-            delta.map { String($0.partition) } ?? "", String(delta?.firstOffset ?? 0), String(delta?.lastOffset ?? 0),
-            String(nowMs), String(delta?.newestEventMs ?? 0), String(ops.count / 4),
+            offsets.map { String($0.partition) }.joined(separator: ","), offsets.map { String($0.first) }.joined(separator: ","),
+            offsets.map { String($0.last) }.joined(separator: ","), String(nowMs), String(delta.newestEventMs), String(ops.count / 4),
         ]
-        return ["EVALSHA", sha, String(keys.keys.count)] + keys.keys + head + ops + keys.ranges
+        return ["EVALSHA", sha, String(keys.keys.count)] + keys.keys + head + ops + keys.ranges + contributions(delta, nowMs: nowMs)
     }
 
     /// Replaces the rebuilt slots of an entity with a backfill's values, if its fences

@@ -1,35 +1,58 @@
 import TesseraCore
 import TesseraRedis
 
-/// The Redis Lua script of one stream view: checks the offset fence, applies a delta's
-/// tile operations, recomputes every feature of the entity from its tiles at `now`, and
-/// writes the packed vector, all atomically. With an empty partition it only
-/// recomputes (the roller's call). Generated from the view so the feature layout is
-/// compiled in rather than parsed on every call.
+/// The Redis Lua script of one stream view: checks the offset fences, applies a delta's
+/// tile operations, brings the entity's vector up to date at `now`, and writes it, all
+/// atomically. With an empty partition it only recomputes (the roller's call). Generated
+/// from the view so the feature layout is compiled in rather than parsed on every call.
+///
+/// A delta updates the stored vector in place when the vector has this layout and was
+/// computed at a time whose windows read exactly the tiles they read at `now` (the same
+/// first tile of every window and the same last readable tile of every slot): counts and
+/// sums add the delta's part inside each window, minimums and maximums compare, approximate
+/// distinct counts are counted again only when a PFADD changed a HyperLogLog they read,
+/// `last` slots and lifetime values are read from the state. Otherwise (a tile boundary
+/// passed, the clock went back, no vector, another layout, the roller, a rebuild) every
+/// feature is recomputed from the tiles.
 ///
 /// KEYS: 1 state hash, 2 vector, 3… approx-distinct tiles (per slot, first tile to last).
-/// ARGV: 1 partition ("" = recompute only, "*" = a backfill's rebuild), 2 first offset
-///       (a rebuild: its fences, "partition=expected>cutoff;…", expected empty for none),
-///       3 last offset (a rebuild: "1" when it writes no value, so an absent entity stays absent), 4 now (ms), 5 newest event time (ms, 0 = none), 6 op count, then
+/// ARGV: 1 partitions, comma-separated ("" = recompute only, "*" = a backfill's rebuild),
+///       2 first offsets, one per partition (a rebuild: its fences, "partition=expected>cutoff;…",
+///       expected empty for none), 3 last offsets (a rebuild: "1" when it writes no value, so an
+///       absent entity stays absent), 4 now (ms), 5 newest event time (ms, 0 = none), 6 op count, then
 ///       ops of 4 strings (code, field or key index, value, extra: a `last`'s event time or
-///       a HyperLogLog's ttl in ms), then per approx-distinct slot: first tile, tile count.
+///       a HyperLogLog's ttl in ms), then per approx-distinct slot: first tile, tile count,
+///       then (deltas) one in-place contribution per `inPlaceFeatures` entry ("" = none).
 ///       Deltas add (i, f, <, >, L, H); rebuilds clear (C tile range, X field, D key) and set (S, T, H).
-/// Returns {1, 0} applied, {0, fence} already applied, {-1, fence} partly applied:
-/// the caller re-sends only the events after `fence`; {-2, partition} a rebuild refused
-/// because that partition's fence moved since the backfill read it.
+/// Returns {1, 0} applied, {0, fence} already applied, {-1, fence} partly applied (one
+/// partition): the caller re-sends only the events after `fence`; {-3, 0} the partitions'
+/// fences disagree (some events applied, others not): the caller re-sends one delta per
+/// partition; {-2, partition} a rebuild refused because that partition's fence moved since
+/// the backfill read it.
 public struct ApplyScript: Sendable {
     public let view: StreamView
     public let futureToleranceMs: Int64
     public let script: RedisScript
+    /// Indexes of the features a delta updates in place from its contributions: windowed
+    /// counts, sums, minimums and maximums, in feature order.
+    public let inPlaceFeatures: [Int]
 
     public init(view: StreamView, futureToleranceMs: Int64) {
         self.view = view
         self.futureToleranceMs = futureToleranceMs
+        inPlaceFeatures = Self.inPlaceFeatures(of: view)
         script = RedisScript(source: Self.source(view: view, futureToleranceMs: futureToleranceMs))
     }
 
     /// Keys and vectors expire when an entity has been quiet for its view's ttl plus a day.
     public static func retentionMs(_ view: StreamView) -> Int64 { view.ttlMs + 86_400_000 }
+
+    static func inPlaceFeatures(of view: StreamView) -> [Int] {
+        view.features.indices.filter { index in
+            guard case .windowed(let slot, _) = view.features[index].kind else { return false }
+            return [.count, .sum, .min, .max].contains(view.slots[slot].aggregation)
+        }
+    }
 
     static func source(view: StreamView, futureToleranceMs: Int64) -> String {
         var lua = """
@@ -38,6 +61,7 @@ public struct ApplyScript: Sendable {
         local now = tonumber(ARGV[4])
         local NAN = 0/0
         local partition = ARGV[1]
+        local newest, stored
         if partition == '*' then
           -- A rebuild with nothing to write for an entity Redis does not hold: the stream
           -- would have made no state for it either (its events changed no window).
@@ -49,17 +73,40 @@ public struct ApplyScript: Sendable {
           for p, cutoff in string.gmatch(ARGV[2], '(%d+)=%d*>(%d+)') do
             redis.call('HSET', state, 'f:' .. p, cutoff)
           end
+          newest = tonumber(redis.call('HGET', state, 'e') or '0')
         elseif partition ~= '' then
-          local fenceField = 'f:' .. partition
-          local fence = tonumber(redis.call('HGET', state, fenceField) or '-1')
-          if fence >= tonumber(ARGV[3]) then return {0, fence} end
-          if fence >= tonumber(ARGV[2]) then return {-1, fence} end
-          redis.call('HSET', state, fenceField, ARGV[3])
+          -- One HMGET: the newest event time, then every partition's fence.
+          local fields, firsts, lasts = {'e'}, {}, {}
+          for p in string.gmatch(partition, '%d+') do fields[#fields + 1] = 'f:' .. p end
+          for o in string.gmatch(ARGV[2], '%d+') do firsts[#firsts + 1] = tonumber(o) end
+          for o in string.gmatch(ARGV[3], '%d+') do lasts[#lasts + 1] = o end
+          local current = redis.call('HMGET', state, unpack(fields))
+          local fresh, done = true, true
+          for k = 1, #firsts do
+            local fence = tonumber(current[k + 1] or '-1')
+            if fence >= firsts[k] then fresh = false end
+            if fence < tonumber(lasts[k]) then done = false end
+          end
+          if done then return {0, tonumber(current[2] or '-1')} end
+          if not fresh then
+            if #firsts == 1 then return {-1, tonumber(current[2])} end
+            return {-3, 0}
+          end
+          local set = {}
+          for k = 1, #firsts do set[#set + 1] = fields[k + 1]; set[#set + 1] = lasts[k] end
+          redis.call('HSET', state, unpack(set))
+          newest = tonumber(current[1] or '0')
+          stored = redis.call('GET', vectorKey)
+        else
+          newest = tonumber(redis.call('HGET', state, 'e') or '0')
         end
-        if tonumber(ARGV[5]) > tonumber(redis.call('HGET', state, 'e') or '0') then
+        if tonumber(ARGV[5]) > newest then
           redis.call('HSET', state, 'e', ARGV[5])
+          newest = tonumber(ARGV[5])
         end
         local i = 7
+        -- KEYS indexes of HyperLogLogs a PFADD changed.
+        local changed = {}
         for _ = 1, tonumber(ARGV[6]) do
           local op, field, value, extra = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
           i = i + 4
@@ -81,14 +128,15 @@ public struct ApplyScript: Sendable {
               redis.call('HSET', state, field, value, field .. 't', extra)
             end
           elseif op == 'H' then
-            local key = KEYS[tonumber(field)]
-            redis.call('PFADD', key, value)
-            redis.call('PEXPIRE', key, extra)
+            local index = tonumber(field)
+            if redis.call('PFADD', KEYS[index], value) == 1 then changed[index] = true end
+            redis.call('PEXPIRE', KEYS[index], extra)
           elseif op == 'C' then
             local fields = {}
             for k = tonumber(value), tonumber(extra) do
-              fields[#fields + 1] = field .. ':' .. k
-              fields[#fields + 1] = field .. ':' .. k .. 't'
+              local name = field .. ':' .. string.format('%d', k)
+              fields[#fields + 1] = name
+              fields[#fields + 1] = name .. 't'
             end
             if #fields > 0 then redis.call('HDEL', state, unpack(fields)) end
           elseif op == 'X' then
@@ -101,11 +149,12 @@ public struct ApplyScript: Sendable {
             redis.call('HSET', state, field, value, field .. 't', extra)
           end
         end
+        -- Tile numbers as integers: Lua's own number-to-text is a slow printf('%.14g').
         local function readTiles(slot, tileMs, longestMs, suffix)
           local first = math.floor((now - longestMs) / tileMs)
           local last = math.floor((now + \(futureToleranceMs)) / tileMs)
-          local fields = {}
-          for k = first, last do fields[#fields + 1] = slot .. ':' .. k .. suffix end
+          local fields, prefix = {}, slot .. ':'
+          for k = first, last do fields[#fields + 1] = prefix .. string.format('%d', k) .. suffix end
           return first, redis.call('HMGET', state, unpack(fields))
         end
         local function fold(first, values, tileMs, windowMs, start, combine)
@@ -144,8 +193,101 @@ public struct ApplyScript: Sendable {
 
             """
         }
+        lua += inPlaceCheck(view: view, futureToleranceMs: futureToleranceMs)
+        lua += "if v then\n" + inPlaceUpdate(view: view) + "else\n" + fullRecompute(view: view) + "end\n"
+        for (index, feature) in view.features.enumerated() {
+            if case .ratio(let numerator, let denominator, let alpha, let beta) = feature.kind {
+                lua += "v[\(index + 1)] = ratio(v[\(numerator + 1)], v[\(denominator + 1)], \(alpha), \(beta))\n"
+            }
+        }
+        let count = view.features.count
+        lua += """
+        local packed = 'TV1' .. struct.pack('<Hddd', \(count), \(view.layoutFingerprint), newest, now)
+          .. struct.pack('<' .. string.rep('d', \(count)), unpack(v, 1, \(count)))
+        redis.call('SET', vectorKey, packed, 'PX', \(retentionMs(view)))
+        redis.call('PEXPIRE', state, \(retentionMs(view)))
+        return {1, 0}
+
+        """
+        return lua
+    }
+
+    /// Sets `v` to the stored values when the stored vector can be updated in place (see
+    /// the type's comment), else leaves it nil.
+    private static func inPlaceCheck(view: StreamView, futureToleranceMs: Int64) -> String {
+        var sameTiles: [String] = []
+        var tileSizes: [Int64] = []
+        var windows: [(tileMs: Int64, windowMs: Int64)] = []
+        for feature in view.features {
+            guard case .windowed(let slotID, let windowMs) = feature.kind, let tileMs = view.slots[slotID].tileMs else { continue }
+            if !tileSizes.contains(tileMs) { tileSizes.append(tileMs) }
+            if !windows.contains(where: { $0 == (tileMs, windowMs) }) { windows.append((tileMs, windowMs)) }
+        }
+        for tileMs in tileSizes {
+            sameTiles.append("math.floor((at + \(futureToleranceMs)) / \(tileMs)) == math.floor((now + \(futureToleranceMs)) / \(tileMs))")
+        }
+        for (tileMs, windowMs) in windows {
+            sameTiles.append("math.floor((at - \(windowMs)) / \(tileMs)) == math.floor((now - \(windowMs)) / \(tileMs))")
+        }
+        let count = view.features.count
+        return """
+        local v
+        if stored and string.sub(stored, 1, 3) == 'TV1' and #stored == \(3 + 2 + 24 + 8 * count) then
+          local count, fingerprint, _, at = struct.unpack('<Hddd', stored, 4)
+          if count == \(count) and fingerprint == \(view.layoutFingerprint) and now >= at\(sameTiles.map { "\n    and " + $0 }.joined()) then
+            v = {struct.unpack('<' .. string.rep('d', \(count)), stored, 30)}
+          end
+        end
+
+        """
+    }
+
+    /// The in-place update: contributions for counts, sums, minimums and maximums (ARGV
+    /// from `i` on, in `inPlaceFeatures` order), the rest read as the full recompute does.
+    private static func inPlaceUpdate(view: StreamView) -> String {
+        var lua = ""
+        var argument = 0
+        for (index, feature) in view.features.enumerated() {
+            let target = "v[\(index + 1)]"
+            switch feature.kind {
+            case .windowed(let slotID, let windowMs):
+                let slot = view.slots[slotID]
+                let tileMs = slot.tileMs!
+                switch slot.aggregation {
+                case .count, .sum:
+                    lua += "\(target) = \(target) + tonumber(ARGV[i + \(argument)])\n"
+                    argument += 1
+                case .min, .max:
+                    lua += "if ARGV[i + \(argument)] ~= '' then \(target) = \(slot.aggregation == .min ? "least" : "most")(\(target), tonumber(ARGV[i + \(argument)])) end\n"
+                    argument += 1
+                case .last:
+                    lua += lastFeature(slot: slot, windowMs: windowMs, target: target)
+                case .approxDistinct:
+                    lua += """
+                    do
+                      local from = math.max(math.floor((now - \(windowMs)) / \(tileMs)), hllFirst[\(slotID)])
+                      local base = hllBase[\(slotID)] - hllFirst[\(slotID)]
+                      for k = from, hllFirst[\(slotID)] + hllCount[\(slotID)] - 1 do
+                        if changed[base + k] then \(target) = \(distinctCount(slotID: slotID, tileMs: tileMs, windowMs: windowMs)) break end
+                      end
+                    end
+
+                    """
+                }
+            case .lifetime(let slotID):
+                lua += lifetimeFeature(view: view, slotID: slotID, target: target)
+            case .ratio:
+                continue
+            }
+        }
+        return lua
+    }
+
+    /// Every feature from the tiles; the roller's call also trims tiles that left the slot's
+    /// longest window (only the roller trims, so applies stay lean).
+    private static func fullRecompute(view: StreamView) -> String {
         // Per-slot tiles live in tables, not locals: Lua allows 200 locals per function.
-        lua += "local first, tiles, times, trim = {}, {}, {}, {}\n"
+        var lua = "v = {}\nlocal first, tiles, times, trim = {}, {}, {}, {}\n"
         for slot in view.slots {
             guard let tileMs = slot.tileMs, slot.aggregation != .approxDistinct else { continue }
             let name = slot.storageName
@@ -153,13 +295,11 @@ public struct ApplyScript: Sendable {
             if slot.aggregation == .last {
                 lua += "times[\(slot.id)] = select(2, readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), 't'))\n"
             }
-            // Tiles that just left the slot's longest window; only the roller trims, so applies stay lean.
             for suffix in slot.aggregation == .last ? ["", "t"] : [""] {
-                lua += "if partition == '' then for k = first[\(slot.id)] - 8, first[\(slot.id)] - 1 do trim[#trim + 1] = '\(name):' .. k .. '\(suffix)' end end\n"
+                lua += "if partition == '' then for k = first[\(slot.id)] - 8, first[\(slot.id)] - 1 do trim[#trim + 1] = '\(name):' .. string.format('%d', k) .. '\(suffix)' end end\n"
             }
         }
         lua += "if #trim > 0 then redis.call('HDEL', state, unpack(trim)) end\n"
-        lua += "local v = {}\n"
         for (index, feature) in view.features.enumerated() {
             let target = "v[\(index + 1)]"
             switch feature.kind {
@@ -176,44 +316,48 @@ public struct ApplyScript: Sendable {
                 case .last:
                     lua += "\(target) = lastOf(first[\(slotID)], tiles[\(slotID)], times[\(slotID)], \(tileMs), \(windowMs))\n"
                 case .approxDistinct:
-                    lua += """
-                    do
-                      local keys = {}
-                      local from = math.max(math.floor((now - \(windowMs)) / \(tileMs)), hllFirst[\(slotID)])
-                      for k = from, hllFirst[\(slotID)] + hllCount[\(slotID)] - 1 do keys[#keys + 1] = KEYS[hllBase[\(slotID)] + k - hllFirst[\(slotID)]] end
-                      \(target) = 0
-                      if #keys > 0 then \(target) = redis.call('PFCOUNT', unpack(keys)) end
-                    end
-
-                    """
+                    lua += "\(target) = \(distinctCount(slotID: slotID, tileMs: tileMs, windowMs: windowMs))\n"
                 }
             case .lifetime(let slotID):
-                let slot = view.slots[slotID]
-                switch slot.aggregation {
-                case .count, .sum:
-                    lua += "\(target) = tonumber(redis.call('HGET', state, '\(view.slots[slotID].storageName)') or '0')\n"
-                default:
-                    lua += "\(target) = number(redis.call('HGET', state, '\(view.slots[slotID].storageName)'))\n"
-                }
+                lua += lifetimeFeature(view: view, slotID: slotID, target: target)
             case .ratio:
                 continue  // after every aggregate, which a ratio may name in any order
             }
         }
-        for (index, feature) in view.features.enumerated() {
-            if case .ratio(let numerator, let denominator, let alpha, let beta) = feature.kind {
-                lua += "v[\(index + 1)] = ratio(v[\(numerator + 1)], v[\(denominator + 1)], \(alpha), \(beta))\n"
-            }
-        }
-        let count = view.features.count
-        lua += """
-        local newest = tonumber(redis.call('HGET', state, 'e') or '0')
-        local packed = 'TV1' .. struct.pack('<Hddd', \(count), \(view.layoutFingerprint), newest, now)
-          .. struct.pack('<' .. string.rep('d', \(count)), unpack(v))
-        redis.call('SET', vectorKey, packed, 'PX', \(retentionMs(view)))
-        redis.call('PEXPIRE', state, \(retentionMs(view)))
-        return {1, 0}
+        return lua
+    }
+
+    /// PFCOUNT over the HyperLogLogs of the window (0 when it reads none).
+    private static func distinctCount(slotID: Int, tileMs: Int64, windowMs: Int64) -> String {
+        """
+        (function()
+          local keys = {}
+          local from = math.max(math.floor((now - \(windowMs)) / \(tileMs)), hllFirst[\(slotID)])
+          for k = from, hllFirst[\(slotID)] + hllCount[\(slotID)] - 1 do keys[#keys + 1] = KEYS[hllBase[\(slotID)] + k - hllFirst[\(slotID)]] end
+          if #keys > 0 then return redis.call('PFCOUNT', unpack(keys)) end
+          return 0
+        end)()
+        """
+    }
+
+    /// A windowed `last` from its slot's tiles: a value alone does not say when it happened.
+    private static func lastFeature(slot: AggregationSlot, windowMs: Int64, target: String) -> String {
+        let (name, tileMs) = (slot.storageName, slot.tileMs!)
+        return """
+        do
+          local first, values = readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), '')
+          local _, times = readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), 't')
+          \(target) = lastOf(first, values, times, \(tileMs), \(windowMs))
+        end
 
         """
-        return lua
+    }
+
+    private static func lifetimeFeature(view: StreamView, slotID: Int, target: String) -> String {
+        let name = view.slots[slotID].storageName
+        switch view.slots[slotID].aggregation {
+        case .count, .sum: return "\(target) = tonumber(redis.call('HGET', state, '\(name)') or '0')\n"
+        default: return "\(target) = number(redis.call('HGET', state, '\(name)'))\n"
+        }
     }
 }

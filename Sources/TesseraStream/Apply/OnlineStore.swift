@@ -36,8 +36,12 @@ public final class OnlineStore {
         case applied
         /// Everything in the delta was applied before (a replay after a crash).
         case alreadyApplied
-        /// Events up to `fence` were applied before: re-send only the later ones.
+        /// Events up to `fence` were applied before: re-send only the later ones (a delta
+        /// from one partition).
         case partlyApplied(fence: Int64)
+        /// A delta from several partitions, some of whose events were applied before:
+        /// re-send it as one delta per partition.
+        case fencesDiffer
     }
 
     public struct ViewDeltas: Sendable {
@@ -62,8 +66,8 @@ public final class OnlineStore {
             for delta in batch.deltas {
                 indexes.append(commands.count)
                 commands.append(call.command(sha: sha, entity: delta.entity, delta: delta, nowMs: nowMs))
-                commands += rollCommands(call.script.view, entity: delta.entity, boundaries: delta.rollBoundaries, nowMs: nowMs)
             }
+            commands += rollCommands(call.script.view, batch.deltas.lazy.map { ($0.entity, $0.rollBoundaries) }, nowMs: nowMs)
             if let changed = changedCommand(view: batch.view, entities: batch.deltas.lazy.map(\.entity)) {
                 changedCommandIndexes.append(commands.count)
                 commands.append(changed)
@@ -75,12 +79,19 @@ public final class OnlineStore {
         return try scriptCommandIndex.map { indexes in try indexes.map { try outcome(replies[$0]) } }
     }
 
-    /// Files the entity with the roller under each time one of its tiles leaves a window.
-    private func rollCommands(_ view: StreamView, entity: EntityKey, boundaries: Set<Int64>, nowMs: Int64) -> [[String]] {
-        boundaries.sorted().flatMap { boundary -> [[String]] in
+    /// Files each entity with the roller under each time one of its tiles leaves a window:
+    /// one SADD and PEXPIRE per time, for all the entities filed under it.
+    private func rollCommands(
+        _ view: StreamView, _ entities: some Sequence<(EntityKey, Set<Int64>)>, nowMs: Int64
+    ) -> [[String]] {
+        var members: [Int64: [String]] = [:]
+        for (entity, boundaries) in entities {
+            for boundary in boundaries { members[boundary, default: []].append(entity.encoded) }
+        }
+        return members.keys.sorted().flatMap { boundary -> [[String]] in
             let key = keyspace.rollKey(view: view.name, boundaryMs: boundary)
             // Relative to the daemon's clock, which decided the boundary.
-            return [["SADD", key, entity.encoded], ["PEXPIRE", key, String(boundary - nowMs + ApplyScript.retentionMs(view))]]
+            return [["SADD", key] + members[boundary]!, ["PEXPIRE", key, String(boundary - nowMs + ApplyScript.retentionMs(view))]]
         }
     }
 
@@ -102,8 +113,8 @@ public final class OnlineStore {
         for rebuild in rebuilds {
             scriptIndexes.append(commands.count)
             commands.append(call.command(sha: sha, rebuild: rebuild, nowMs: nowMs))
-            commands += rollCommands(call.script.view, entity: rebuild.entity, boundaries: rebuild.rollBoundaries, nowMs: nowMs)
         }
+        commands += rollCommands(call.script.view, rebuilds.lazy.map { ($0.entity, $0.rollBoundaries) }, nowMs: nowMs)
         // A rebuild (fence moved or not) may rewrite the vector: the next snapshot looks.
         let changed = changedCommand(view: view, entities: rebuilds.lazy.map(\.entity))
         if let changed { commands.append(changed) }
@@ -192,7 +203,9 @@ public final class OnlineStore {
         switch code {
         case 1: return .applied
         case 0: return .alreadyApplied
-        default: return .partlyApplied(fence: fence)
+        case -1: return .partlyApplied(fence: fence)
+        case -3: return .fencesDiffer
+        default: throw RedisError("apply script returned \(reply)")
         }
     }
 }

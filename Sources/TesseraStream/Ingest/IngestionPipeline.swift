@@ -154,36 +154,46 @@ public final class IngestionPipeline {
 
     /// Applies the events to every view; returns how many no view used.
     private func apply(_ events: [SourcedEvent], nowMs: Int64) throws -> Int {
-        let batches = folders.map { folder in
-            OnlineStore.ViewDeltas(view: folder.view.name, deltas: folder.fold(events, nowMs: nowMs).deltas)
-        }
-        let outcomes = try store.apply(batches, nowMs: nowMs)
-
-        // A replay whose batch boundaries differ from the crashed run's: re-send only the
-        // events after each entity's fence.
-        var retries: [OnlineStore.ViewDeltas] = []
-        for (viewIndex, folder) in folders.enumerated() {
-            var redo: [EntityDelta] = []
-            for (delta, outcome) in zip(batches[viewIndex].deltas, outcomes[viewIndex]) {
-                guard case .partlyApplied(let fence) = outcome else { continue }
-                let remaining = events.filter {
-                    $0.partition == delta.partition && $0.offset > fence && folder.view.entity.key(of: $0.event) == delta.entity
+        let results = folders.map { $0.fold(events, nowMs: nowMs) }
+        var pending = zip(folders, results).map { OnlineStore.ViewDeltas(view: $0.view.name, deltas: $1.deltas) }
+        // A replay whose batch boundaries differ from the crashed run's: a delta spanning
+        // partitions whose fences disagree is re-sent per partition, then a per-partition
+        // delta whose fence lies inside it re-sends only the events after the fence.
+        for round in 0..<3 {
+            let outcomes = try store.apply(pending, nowMs: nowMs)
+            var retries: [OnlineStore.ViewDeltas] = []
+            for (viewIndex, batch) in pending.enumerated() {
+                let folder = folders.first { $0.view.name == batch.view }!
+                var redo: [EntityDelta] = []
+                for (delta, outcome) in zip(batch.deltas, outcomes[viewIndex]) {
+                    switch outcome {
+                    case .applied, .alreadyApplied:
+                        continue
+                    case .fencesDiffer:
+                        let entityEvents = events.filter { folder.view.entity.key(of: $0.event) == delta.entity }
+                        redo += folder.fold(entityEvents, nowMs: nowMs, perPartition: true).deltas
+                    case .partlyApplied(let fence):
+                        let partition = delta.offsets[0].partition
+                        let remaining = events.filter {
+                            $0.partition == partition && $0.offset > fence && folder.view.entity.key(of: $0.event) == delta.entity
+                        }
+                        redo += folder.fold(remaining, nowMs: nowMs, perPartition: true).deltas
+                    }
                 }
-                redo += folder.fold(remaining, nowMs: nowMs).deltas
+                if !redo.isEmpty { retries.append(.init(view: batch.view, deltas: redo)) }
             }
-            if !redo.isEmpty { retries.append(.init(view: folder.view.name, deltas: redo)) }
-        }
-        if !retries.isEmpty {
-            logger.info("re-applying the unapplied tail of \(retries.map(\.deltas.count).reduce(0, +)) entities after a replay")
-            _ = try store.apply(retries, nowMs: nowMs)
+            if retries.isEmpty { break }
+            guard round < 2 else { throw RedisError("the apply script kept refusing re-sent deltas") }
+            logger.info("re-applying the unapplied part of \(retries.map(\.deltas.count).reduce(0, +)) entities after a replay")
+            pending = retries
         }
         var ignored = 0
-        for sourced in events {
-            if folders.allSatisfy({ $0.view.entity.key(of: sourced.event) == nil || $0.ignores(sourced.event, nowMs: nowMs) }) {
+        for (index, sourced) in events.enumerated() {
+            if results.contains(where: { $0.used[index] }) {
+                metrics.recordApplied(sourced.event.type)
+            } else {
                 ignored += 1
                 metrics.recordIgnored(sourced.event.type)
-            } else {
-                metrics.recordApplied(sourced.event.type)
             }
         }
         return ignored
