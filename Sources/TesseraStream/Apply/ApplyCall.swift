@@ -49,7 +49,8 @@ public struct ApplyCall: Sendable {
             guard let tile = cell.tile else { continue }
             for index in inPlaceBySlot[cell.slot] where reads(inPlaceFeatures[index], tile) { counts[index] += amount }
         }
-        for (cell, amount) in delta.sums {
+        // In cell order: float addition is not associative, and equal deltas must send equal commands.
+        for (cell, amount) in delta.sums.sorted(by: { $0.key < $1.key }) {
             guard let tile = cell.tile else { continue }
             for index in inPlaceBySlot[cell.slot] where reads(inPlaceFeatures[index], tile) { totals[index] += amount }
         }

@@ -159,6 +159,17 @@ public final class IngestionPipeline {
         // A replay whose batch boundaries differ from the crashed run's: a delta spanning
         // partitions whose fences disagree is re-sent per partition, then a per-partition
         // delta whose fence lies inside it re-sends only the events after the fence.
+        // The batch's events by entity, per view, built at the first refusal: re-folding one
+        // entity must not re-scan the whole batch, as many may be refused after a replay.
+        var eventsByEntity: [String: [EntityKey: [SourcedEvent]]] = [:]
+        func entityEvents(_ entity: EntityKey, in view: StreamView) -> [SourcedEvent] {
+            if eventsByEntity[view.name] == nil {
+                var index: [EntityKey: [SourcedEvent]] = [:]
+                for event in events { if let key = view.entity.key(of: event.event) { index[key, default: []].append(event) } }
+                eventsByEntity[view.name] = index
+            }
+            return eventsByEntity[view.name]?[entity] ?? []
+        }
         for round in 0..<3 {
             let outcomes = try store.apply(pending, nowMs: nowMs)
             var retries: [OnlineStore.ViewDeltas] = []
@@ -170,13 +181,10 @@ public final class IngestionPipeline {
                     case .applied, .alreadyApplied:
                         continue
                     case .fencesDiffer:
-                        let entityEvents = events.filter { folder.view.entity.key(of: $0.event) == delta.entity }
-                        redo += folder.fold(entityEvents, nowMs: nowMs, perPartition: true).deltas
+                        redo += folder.fold(entityEvents(delta.entity, in: folder.view), nowMs: nowMs, perPartition: true).deltas
                     case .partlyApplied(let fence):
                         let partition = delta.offsets[0].partition
-                        let remaining = events.filter {
-                            $0.partition == partition && $0.offset > fence && folder.view.entity.key(of: $0.event) == delta.entity
-                        }
+                        let remaining = entityEvents(delta.entity, in: folder.view).filter { $0.partition == partition && $0.offset > fence }
                         redo += folder.fold(remaining, nowMs: nowMs, perPartition: true).deltas
                     }
                 }
