@@ -79,7 +79,7 @@ import TesseraServe
         let status = IngestionStatus()
         private(set) var failures = 0
 
-        init(catalog: FeatureCatalog, keyspace: RedisKeyspace, logger: Logger) throws {
+        init(catalog: FeatureCatalog, keyspace: RedisKeyspace, consumerSettings: [String: String] = [:], logger: Logger) throws {
             redis = try PrivateRedis()
             broker = try DevKafkaBroker()
             try broker.createTopic("clickstream", partitions: 2)
@@ -87,7 +87,7 @@ import TesseraServe
             producer = try KafkaProducer(brokers: broker.bootstrapServers, logger: logger)
             consumer = try KafkaConsumer(
                 brokers: broker.bootstrapServers, groupID: "outage", topics: ["clickstream"],
-                settings: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"], logger: logger)
+                settings: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"].merging(consumerSettings) { _, new in new }, logger: logger)
             pipeline = IngestionPipeline(
                 consumer: consumer, deadLetters: producer,
                 store: OnlineStore(url: redis.url, keyspace: keyspace, catalog: catalog, futureToleranceMs: 300_000, logger: logger),
@@ -111,12 +111,13 @@ import TesseraServe
         }
 
         /// Runs batches as the daemon's retry loop does, for a while.
-        func ingest(for seconds: Double) {
+        func ingest(for seconds: Double, backoff: Double = 0.05, afterFailure: () -> Void = {}) {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
                 do { _ = try pipeline.processBatch() } catch {
                     failures += 1
-                    Thread.sleep(forTimeInterval: 0.05)
+                    afterFailure()
+                    Thread.sleep(forTimeInterval: backoff)
                 }
             }
         }
@@ -172,5 +173,49 @@ import TesseraServe
             #expect(rig.status.appliedEvents == 200)
         }
         try await threads.shutdownGracefully()
+    }
+
+    /// Redis down for longer than `max.poll.interval.ms`: the pipeline pauses its
+    /// partitions and polls between retries, so it keeps them (no rebalance) and fetches
+    /// nothing more meanwhile; afterwards it resumes and every count is exact.
+    @Test func aLongOutagePausesThePartitionsAndKeepsThem() async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let rig = try OutageRig(
+            catalog: try LookupAPITests.catalog(), keyspace: RedisKeyspace(prefix: "tp"),
+            consumerSettings: ["max.poll.interval.ms": "7000"], logger: logger)
+        final class Seen: @unchecked Sendable {
+            // Written and read by the one thread the rig runs on, then by the test after it.
+            var revocations = 0
+            var pausedThroughout = true
+            var assignment: Set<TopicPartition> = []
+        }
+        let seen = Seen()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            Thread {
+                continuation.resume(with: Result {
+                    try rig.publish(100, from: 0)
+                    rig.ingest(for: 6)
+                    seen.assignment = rig.consumer.assignment
+                    rig.consumer.onRevoke = { _ in seen.revocations += 1 }
+                    rig.redis.stop()
+                    try rig.publish(60, from: 100)
+                    // Longer than max.poll.interval.ms, at the daemon's retry pace.
+                    rig.ingest(for: 10, backoff: 0.5) {
+                        seen.pausedThroughout = seen.pausedThroughout && rig.pipeline.isPaused
+                            && rig.consumer.pausedPartitions == seen.assignment
+                    }
+                    try rig.redis.start()
+                    rig.ingest(for: 6)
+                    rig.consumer.onRevoke = nil
+                })
+            }.start()
+        }
+        #expect(rig.failures > 5)
+        #expect(!seen.assignment.isEmpty)
+        #expect(seen.pausedThroughout)
+        #expect(seen.revocations == 0)
+        #expect(!rig.pipeline.isPaused && rig.consumer.pausedPartitions.isEmpty)
+        #expect(rig.status.appliedEvents == 160)
     }
 }

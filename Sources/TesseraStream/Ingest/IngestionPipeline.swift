@@ -5,7 +5,10 @@ import TesseraRedis
 
 /// The online path for one consumer: poll a batch, validate, dead-letter the bad,
 /// fold the good into per-entity deltas, apply them to Redis behind offset fences, and
-/// only then commit offsets. Runs on one thread; not thread-safe.
+/// only then commit offsets. While a batch keeps failing (Redis down), the consumer's
+/// partitions are paused and every retry polls first, so the group keeps them past
+/// `max.poll.interval.ms`; they resume once the batch is through. Runs on one thread;
+/// not thread-safe.
 public final class IngestionPipeline {
     public struct Settings: Sendable {
         public var deadLetterTopic: String
@@ -30,6 +33,11 @@ public final class IngestionPipeline {
     private let status: IngestionStatus
     private let logger: Logger
     private var metrics = IngestionMetrics()
+    /// Pauses the partitions while a batch fails (`tessera_ingest_paused`).
+    private let retryPause: RetryPause
+    /// Messages a poll returned while paused (fetched before the pause took hold): the
+    /// next batches, in order, before anything new is polled.
+    private var deferred: [KafkaMessage] = []
 
     public init(
         consumer: KafkaConsumer, deadLetters: KafkaProducer, store: OnlineStore, catalog: FeatureCatalog,
@@ -43,6 +51,7 @@ public final class IngestionPipeline {
         self.clock = clock
         self.status = status
         self.logger = logger
+        retryPause = RetryPause(consumer: consumer, path: "online ingestion", store: "Redis", gaugeLabel: "tessera_ingest_paused", logger: logger)
         consumer.onAssign = { [status, consumer] _ in status.setAssignedPartitions(consumer.assignment.count) }
         consumer.onRevoke = { [status, consumer] _ in status.setAssignedPartitions(consumer.assignment.count) }
     }
@@ -76,10 +85,32 @@ public final class IngestionPipeline {
     /// (what was already applied is fenced off in Redis; a dead letter may repeat).
     public func processBatch() throws -> BatchReport {
         if pending == nil {
-            let messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
+            try retryPause.resume()
+            let messages: [KafkaMessage]
+            if deferred.isEmpty {
+                messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
+            } else {
+                messages = Array(deferred.prefix(settings.batchMaxEvents))
+                deferred.removeFirst(messages.count)
+            }
             guard !messages.isEmpty else { return BatchReport() }
             pending = PendingBatch(messages: messages, nowMs: clock(), report: BatchReport(messages: messages.count))
+        } else if retryPause.isPaused {
+            deferred += try retryPause.keepGroupMembership(maxMessages: settings.batchMaxEvents)
         }
+        do {
+            return try processPending()
+        } catch {
+            if let pending { retryPause.pause(pendingMessages: pending.messages.count) }
+            throw error
+        }
+    }
+
+    /// True while the partitions are paused for a batch Redis (or the dead-letter topic) has not taken yet.
+    public var isPaused: Bool { retryPause.isPaused }
+
+    /// The pending batch from its first unfinished step to the commit.
+    private func processPending() throws -> BatchReport {
         guard var batch = pending else { return BatchReport() }
         if batch.events == nil {
             let (events, deadLettered) = try validate(batch.messages, nowMs: batch.nowMs)

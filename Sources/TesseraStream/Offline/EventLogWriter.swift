@@ -1,5 +1,4 @@
 import Logging
-import Metrics
 import TesseraCore
 import TesseraKafka
 import TesseraPostgres
@@ -39,8 +38,8 @@ public final class EventLogWriter {
     private var storedOffsets: [Int32: Int64] = [:]
     private var needsOffsetReload = true
     private var pending: [KafkaMessage]?
-    /// `tessera_event_log_paused`: 1 while the partitions are paused for a failing PostgreSQL.
-    private let pausedGauge = Gauge(label: "tessera_event_log_paused")
+    /// Pauses the partitions while PostgreSQL refuses the batch (`tessera_event_log_paused`).
+    private let retryPause: RetryPause
 
     public init(
         consumer: KafkaConsumer, database: OfflineDatabase, settings: Settings, clock: @escaping @Sendable () -> Int64,
@@ -52,6 +51,7 @@ public final class EventLogWriter {
         self.clock = clock
         self.status = status
         self.logger = logger
+        retryPause = RetryPause(consumer: consumer, path: "event log", store: "PostgreSQL", gaugeLabel: "tessera_event_log_paused", logger: logger)
         consumer.onAssign = { [weak self] _ in self?.needsOffsetReload = true }
     }
 
@@ -64,56 +64,26 @@ public final class EventLogWriter {
     @discardableResult
     public func processBatch() throws -> Int {
         if pending == nil {
-            if isPaused { try resumePartitions() }
+            try retryPause.resume()
             let messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
             guard !messages.isEmpty else { return 0 }
             pending = messages
-        } else if isPaused {
-            try keepGroupMembership()
+        } else if retryPause.isPaused {
+            // What was fetched before the pause joins the pending batch, in order.
+            pending?.append(contentsOf: try retryPause.keepGroupMembership(maxMessages: settings.batchMaxEvents))
         }
         guard let messages = pending else { return 0 }
         do {
             return try write(messages)
         } catch {
             // Still pending: PostgreSQL did not take it (a failed Kafka commit clears it).
-            if pending != nil { pauseUntilWritten() }
+            if let pending { retryPause.pause(pendingMessages: pending.count) }
             throw error
         }
     }
 
     /// True while the partitions are paused for a batch PostgreSQL has not taken yet.
-    public private(set) var isPaused = false
-
-    private func pauseUntilWritten() {
-        guard !isPaused else { return }
-        do {
-            try consumer.pause(consumer.assignment)
-        } catch {
-            // Unpaused, the retries still poll; fetching goes on meanwhile, as before pausing existed.
-            logger.warning("event log could not pause its partitions", metadata: ["error": "\(error)"])
-            return
-        }
-        isPaused = true
-        pausedGauge.record(1)
-        logger.warning("event log paused its partitions until PostgreSQL takes the batch", metadata: ["messages": "\(pending?.count ?? 0)"])
-    }
-
-    private func resumePartitions() throws {
-        try consumer.resume(consumer.pausedPartitions)
-        isPaused = false
-        pausedGauge.record(0)
-        logger.info("event log resumed its partitions: PostgreSQL took the batch")
-    }
-
-    /// A poll between retries keeps the group's session (librdkafka leaves the group when
-    /// the application stops polling). The whole assignment is paused again first, so
-    /// partitions assigned meanwhile (a rebalance may clear the flag) stay paused too; what
-    /// was fetched before the pause joins the pending batch, in order.
-    private func keepGroupMembership() throws {
-        try consumer.pause(consumer.assignment)
-        let fetched = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: 0)
-        pending?.append(contentsOf: fetched)
-    }
+    public var isPaused: Bool { retryPause.isPaused }
 
     private func write(_ messages: [KafkaMessage]) throws -> Int {
         if needsOffsetReload {
