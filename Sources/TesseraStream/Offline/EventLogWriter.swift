@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import TesseraCore
 import TesseraKafka
 import TesseraPostgres
@@ -38,6 +39,7 @@ public final class EventLogWriter {
     private var storedOffsets: [Int32: Int64] = [:]
     private var needsOffsetReload = true
     private var pending: [KafkaMessage]?
+    private var lagGauges: [TopicPartition: Gauge] = [:]
     /// Pauses the partitions while PostgreSQL refuses the batch (`tessera_event_log_paused`).
     private let retryPause: RetryPause
 
@@ -117,7 +119,18 @@ public final class EventLogWriter {
         pending = nil
         status.recordLogged(written)
         try consumer.commit(commit)
+        for (partition, next) in commit {
+            if let high = consumer.highWatermark(partition) { lagGauge(partition).record(max(0, high - next)) }
+        }
         return written
+    }
+
+    /// `tessera_event_log_lag_messages{partition}`: messages the log is behind the topic.
+    private func lagGauge(_ partition: TopicPartition) -> Gauge {
+        if let gauge = lagGauges[partition] { return gauge }
+        let gauge = Gauge(label: "tessera_event_log_lag_messages", dimensions: [("partition", String(partition.partition))])
+        lagGauges[partition] = gauge
+        return gauge
     }
 }
 
