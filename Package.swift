@@ -93,6 +93,8 @@ let package = Package(
             "TesseraBatch", "TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraServe",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .testTarget(name: "TesseraServeTests", dependencies: [
             "TesseraServe", "TesseraCore", "TesseraRedis", "TesseraStream", "TesseraKafka", "TesseraPostgres",

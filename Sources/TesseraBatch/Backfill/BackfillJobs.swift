@@ -23,6 +23,8 @@ public struct BackfillJob: Sendable {
     public var finishedAt: String?
     /// Seconds from start to finish (or to now while it runs).
     public var elapsedSeconds: Double?
+    /// Seconds since the job last changed: a `running` job whose runner was killed keeps growing it.
+    public var secondsSinceUpdate: Double
 }
 
 /// Backfill jobs and their chunks in PostgreSQL: what was asked, how far it got.
@@ -132,7 +134,8 @@ struct BackfillJobs {
                    to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    to_char(started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    to_char(finished_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                   extract(epoch from coalesce(finished_at, updated_at) - started_at)::float8
+                   extract(epoch from coalesce(finished_at, updated_at) - started_at)::float8,
+                   extract(epoch from now() - updated_at)::float8
             from tessera.backfill_jobs where \(condition) order by id desc limit \(limit)
             """)
         return result.rows.map { row in
@@ -142,8 +145,22 @@ struct BackfillJobs {
                 status: row[6] ?? "", chunksTotal: row[7].flatMap { Int($0) } ?? 0, chunksDone: row[8].flatMap { Int($0) } ?? 0,
                 entitiesTotal: row[9].flatMap { Int64($0) } ?? 0, entitiesDone: row[10].flatMap { Int64($0) } ?? 0,
                 eventsDone: row[11].flatMap { Int64($0) } ?? 0, runner: row[12], lastError: row[13], createdAt: row[14] ?? "",
-                startedAt: row[15], finishedAt: row[16], elapsedSeconds: row[17].flatMap { Double($0) })
+                startedAt: row[15], finishedAt: row[16], elapsedSeconds: row[17].flatMap { Double($0) },
+                secondsSinceUpdate: row[18].flatMap { Double($0) } ?? 0)
         }
+    }
+
+    /// Jobs worth a series of their own: every unfinished one, and the rest for a day after they last changed.
+    func recent(limit: Int) throws -> [BackfillJob] {
+        try list(where: "status <> 'done' or updated_at > now() - interval '1 day'", limit: limit)
+    }
+
+    func countsByStatus() throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try database.execute("select status, count(*) from tessera.backfill_jobs group by status").rows {
+            if let status = row[0], let count = row[1].flatMap({ Int($0) }) { counts[status] = count }
+        }
+        return counts
     }
 
     private func timestamp(_ ms: Int64?) -> String { ms.map(BatchDatabase.timestamp) ?? "null::timestamptz" }

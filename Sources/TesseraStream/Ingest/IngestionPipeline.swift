@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import TesseraCore
 import TesseraKafka
 import TesseraRedis
@@ -15,6 +16,8 @@ public final class IngestionPipeline {
         public var batchMaxEvents: Int
         public var batchMaxWaitMs: Int64
         public var decoder: EventDecoder
+        /// Where the path's metrics go: the process's metrics system unless a test gives its own.
+        public var metrics: any MetricsFactory = MetricsSystem.factory
 
         public init(deadLetterTopic: String, batchMaxEvents: Int, batchMaxWaitMs: Int64, decoder: EventDecoder) {
             self.deadLetterTopic = deadLetterTopic
@@ -32,7 +35,7 @@ public final class IngestionPipeline {
     private let clock: @Sendable () -> Int64
     private let status: IngestionStatus
     private let logger: Logger
-    private var metrics = IngestionMetrics()
+    private var metrics: IngestionMetrics
     /// Pauses the partitions while a batch fails (`tessera_ingest_paused`).
     private let retryPause: RetryPause
     /// Messages a poll returned while paused (fetched before the pause took hold): the
@@ -51,7 +54,8 @@ public final class IngestionPipeline {
         self.clock = clock
         self.status = status
         self.logger = logger
-        retryPause = RetryPause(consumer: consumer, path: "online ingestion", store: "Redis", gaugeLabel: "tessera_ingest_paused", logger: logger)
+        metrics = IngestionMetrics(factory: settings.metrics)
+        retryPause = RetryPause(consumer: consumer, path: "online ingestion", store: "Redis", gaugeLabel: "tessera_ingest_paused", metrics: settings.metrics, logger: logger)
         consumer.onAssign = { [status, consumer] _ in status.setAssignedPartitions(consumer.assignment.count) }
         consumer.onRevoke = { [status, consumer] _ in status.setAssignedPartitions(consumer.assignment.count) }
     }

@@ -19,6 +19,8 @@ public final class EventLogWriter {
         public var batchMaxEvents: Int
         public var batchMaxWaitMs: Int64
         public var decoder: EventDecoder
+        /// Where the path's metrics go: the process's metrics system unless a test gives its own.
+        public var metrics: any MetricsFactory = MetricsSystem.factory
 
         public init(topic: String, consumerGroup: String, batchMaxEvents: Int, batchMaxWaitMs: Int64, decoder: EventDecoder) {
             self.topic = topic
@@ -53,7 +55,7 @@ public final class EventLogWriter {
         self.clock = clock
         self.status = status
         self.logger = logger
-        retryPause = RetryPause(consumer: consumer, path: "event log", store: "PostgreSQL", gaugeLabel: "tessera_event_log_paused", logger: logger)
+        retryPause = RetryPause(consumer: consumer, path: "event log", store: "PostgreSQL", gaugeLabel: "tessera_event_log_paused", metrics: settings.metrics, logger: logger)
         consumer.onAssign = { [weak self] _ in self?.needsOffsetReload = true }
     }
 
@@ -128,7 +130,7 @@ public final class EventLogWriter {
     /// `tessera_event_log_lag_messages{partition}`: messages the log is behind the topic.
     private func lagGauge(_ partition: TopicPartition) -> Gauge {
         if let gauge = lagGauges[partition] { return gauge }
-        let gauge = Gauge(label: "tessera_event_log_lag_messages", dimensions: [("partition", String(partition.partition))])
+        let gauge = Gauge(label: "tessera_event_log_lag_messages", dimensions: [("partition", String(partition.partition))], factory: settings.metrics)
         lagGauges[partition] = gauge
         return gauge
     }

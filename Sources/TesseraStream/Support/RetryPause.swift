@@ -17,11 +17,11 @@ final class RetryPause {
     private let gauge: Gauge
     private(set) var isPaused = false
 
-    init(consumer: KafkaConsumer, path: String, store: String, gaugeLabel: String, logger: Logger) {
+    init(consumer: KafkaConsumer, path: String, store: String, gaugeLabel: String, metrics: any MetricsFactory, logger: Logger) {
         self.consumer = consumer
         self.path = path
         self.store = store
-        gauge = Gauge(label: gaugeLabel)
+        gauge = Gauge(label: gaugeLabel, factory: metrics)
         self.logger = logger
     }
 

@@ -47,6 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
                     logger: logger))
             }
         }
+        if !config.postgresURL.isEmpty { batch.append(BackfillProgressService(postgresURL: config.postgresURL, logger: logger)) }
 
         // hiredis blocks: lookups borrow pooled connections on threads of their own.
         let lookupThreads = NIOThreadPool(numberOfThreads: 8)

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Testing
 import TesseraCore
 import TesseraKafka
@@ -46,12 +47,13 @@ import TesseraRedis
                 logger: TestServices.logger)
         }
 
-        func pipeline(consumer: KafkaConsumer, batchMaxEvents: Int = 500) -> IngestionPipeline {
-            IngestionPipeline(
-                consumer: consumer, deadLetters: producer, store: store, catalog: catalog,
-                settings: .init(
-                    deadLetterTopic: deadLetterTopic, batchMaxEvents: batchMaxEvents, batchMaxWaitMs: 100,
-                    decoder: EventDecoder(futureToleranceMs: 300_000)),
+        func pipeline(consumer: KafkaConsumer, batchMaxEvents: Int = 500, metrics: (any MetricsFactory)? = nil) -> IngestionPipeline {
+            var settings = IngestionPipeline.Settings(
+                deadLetterTopic: deadLetterTopic, batchMaxEvents: batchMaxEvents, batchMaxWaitMs: 100,
+                decoder: EventDecoder(futureToleranceMs: 300_000))
+            if let metrics { settings.metrics = metrics }
+            return IngestionPipeline(
+                consumer: consumer, deadLetters: producer, store: store, catalog: catalog, settings: settings,
                 clock: clock.read, status: status, logger: TestServices.logger)
         }
 
