@@ -129,7 +129,8 @@ def main():
                             f"{info.get('events_per_s_after_first') or 0:,.0f}/s after the first commit)")
             else:
                 measured = f"did not finish: {info['count']:,} of {warm['expected']:,}"
-            rows.append(("ingestion", f"{path} path, 4 partitions (the warm-up load of the later phases)", measured, "", ""))
+            live = read_text(R, "live-partitions.txt").strip() or "4"
+            rows.append(("ingestion", f"{path} path, {live} partitions (the warm-up load of the later phases)", measured, "", ""))
 
     floors = {c: load(R, f"floor-{c}.json") for c in (8, 64)}
     key_count = read_text(R, "lookup-keys.txt").strip() or "?"
@@ -166,6 +167,11 @@ def main():
 
     for suffix in ("-extra", ""):
         fresh_rows(rows, R, suffix)
+
+    resets = read_text(R, "offset-resets-live.txt").strip()
+    if resets:
+        rows.append(("lookup, freshness", "offset resets in the daemon's log (the dev broker dropped messages it had not read yet)",
+                     resets, "0", verdict(resets == "0")))
 
     mem = load(R, "final-memory.json")
     if mem and mem.get("hwm_kib"):
