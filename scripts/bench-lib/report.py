@@ -93,6 +93,10 @@ def main():
                     measured += f"; {info['events_per_s_after_first']:,.0f}/s after the first commit at {info['first_progress_s']:.1f} s"
                 measured += ")"
                 ok = info["events_per_s"] >= target
+                stored = ingest.get("offline_offsets_sum")
+                if path == "offline" and stored is not None and stored != n:
+                    measured += f"; but the event log's offset rows sum to {stored:,}, not {n:,}"
+                    ok = False
             else:
                 why = "stalled" if ingest.get("stalled") else "timed out"
                 measured = (f"{why}: {info['count']:,} of {n:,} handled, the last at {info.get('last_progress_s', 0):.0f} s "

@@ -42,6 +42,10 @@ public final class EventLogWriter {
     private var needsOffsetReload = true
     private var pending: [KafkaMessage]?
     private var lagGauges: [TopicPartition: Gauge] = [:]
+    /// `tessera_event_log_messages_total{outcome}`: every committed message, once: `logged`
+    /// (a new row), `invalid` (not logged; the online path dead-letters it) or `already_logged`
+    /// (a replay of what PostgreSQL holds).
+    private let messagesLogged, messagesInvalid, messagesAlreadyLogged: Counter
     /// Pauses the partitions while PostgreSQL refuses the batch (`tessera_event_log_paused`).
     private let retryPause: RetryPause
 
@@ -55,6 +59,10 @@ public final class EventLogWriter {
         self.clock = clock
         self.status = status
         self.logger = logger
+        func messages(_ outcome: String) -> Counter {
+            Counter(label: "tessera_event_log_messages_total", dimensions: [("outcome", outcome)], factory: settings.metrics)
+        }
+        (messagesLogged, messagesInvalid, messagesAlreadyLogged) = (messages("logged"), messages("invalid"), messages("already_logged"))
         retryPause = RetryPause(consumer: consumer, path: "event log", store: "PostgreSQL", gaugeLabel: "tessera_event_log_paused", metrics: settings.metrics, logger: logger)
         consumer.onAssign = { [weak self] _ in self?.needsOffsetReload = true }
     }
@@ -98,8 +106,10 @@ public final class EventLogWriter {
         let nowMs = clock()
         var rows: [LoggedEvent] = []
         var nextOffsets: [Int32: Int64] = [:]
+        var newMessages = 0
         for message in messages where message.offset >= storedOffsets[message.partition, default: 0] {
             nextOffsets[message.partition] = message.offset + 1
+            newMessages += 1
             // Rejected events live on the dead-letter topic, which the online path writes.
             if case .success(let event) = settings.decoder.decode(message.value, nowMs: nowMs) {
                 rows.append(LoggedEvent(event: event, payload: message.value, partition: message.partition, offset: message.offset))
@@ -111,6 +121,10 @@ public final class EventLogWriter {
             written = result.written
             storedOffsets = result.nextOffsets
         }
+        // Rows another writer appended first (a rebalance) count as already logged.
+        messagesLogged.increment(by: written)
+        messagesInvalid.increment(by: newMessages - rows.count)
+        messagesAlreadyLogged.increment(by: messages.count - newMessages + rows.count - written)
 
         var commit: [TopicPartition: Int64] = [:]
         for message in messages {

@@ -64,7 +64,7 @@ import TesseraPostgres
         #expect(Self.sample(registry, "tessera_ingest_paused") == 0)
     }
 
-    @Test func theEventLogsLagFallsToZeroAsItCatchesUp() throws {
+    @Test func theEventLogCountsEveryMessageOnceAndItsLagFallsToZero() throws {
         _ = try EventLogWriterTests.migratedConnection()
         let broker = try DevKafkaBroker()
         defer { broker.shutdown() }
@@ -72,34 +72,57 @@ import TesseraPostgres
         let producer = try KafkaProducer(brokers: broker.bootstrapServers, logger: TestServices.logger)
         defer { producer.close() }
         let tag = TestServices.uniquePrefix()
-        let total = 40
-        for index in 0..<total {
-            let event = #"{"event_id":"\#(tag)-\#(index)","event_type":"view","timestamp":\#(start - 1_000),"user_id":"u-1","product_id":"p-1"}"#
-            try producer.send(topic: "clickstream", key: Array("u-1".utf8), value: Array(event.utf8))
+        var values = (0..<40).map {
+            #"{"event_id":"\#(tag)-\#($0)","event_type":"view","timestamp":\#(start - 1_000),"user_id":"u-1","product_id":"p-1"}"#
         }
+        values += ["{not json", #"{"event_id":"\#(tag)-x","event_type":"teleport","timestamp":\#(start),"user_id":"u","product_id":"p"}"#]
+        for value in values { try producer.send(topic: "clickstream", key: Array("u-1".utf8), value: Array(value.utf8)) }
         try producer.flush(timeoutMs: 10_000)
 
-        let registry = PrometheusCollectorRegistry()
         let group = "offline-\(tag)"
-        let consumer = try KafkaConsumer(
-            brokers: broker.bootstrapServers, groupID: group, topics: ["clickstream"], settings: TestServices.devBrokerConsumerSettings,
-            logger: TestServices.logger)
-        defer { consumer.close() }
-        var settings = EventLogWriter.Settings(topic: "clickstream", consumerGroup: group, batchMaxEvents: 15, batchMaxWaitMs: 100, decoder: EventDecoder())
-        settings.metrics = PrometheusMetricsFactory(registry: registry)
-        let status = IngestionStatus()
-        let writer = EventLogWriter(
-            consumer: consumer, database: OfflineDatabase(url: try EventLogWriterTests.postgresURL()), settings: settings,
-            clock: { [start] in start }, status: status, logger: TestServices.logger)
+        /// A writer for `group`'s stored offsets, consuming as Kafka group `kafkaGroup`, counting into `registry`.
+        func writer(kafkaGroup: String, registry: PrometheusCollectorRegistry) throws -> (EventLogWriter, KafkaConsumer, IngestionStatus) {
+            let consumer = try KafkaConsumer(
+                brokers: broker.bootstrapServers, groupID: kafkaGroup, topics: ["clickstream"],
+                settings: TestServices.devBrokerConsumerSettings, logger: TestServices.logger)
+            var settings = EventLogWriter.Settings(topic: "clickstream", consumerGroup: group, batchMaxEvents: 15, batchMaxWaitMs: 100, decoder: EventDecoder())
+            settings.metrics = PrometheusMetricsFactory(registry: registry)
+            let status = IngestionStatus()
+            let writer = EventLogWriter(
+                consumer: consumer, database: OfflineDatabase(url: try EventLogWriterTests.postgresURL()), settings: settings,
+                clock: { [start] in start }, status: status, logger: TestServices.logger)
+            return (writer, consumer, status)
+        }
+        func messages(_ registry: PrometheusCollectorRegistry, _ outcome: String) -> Double {
+            Self.sample(registry, "tessera_event_log_messages_total", ["outcome": outcome]) ?? 0
+        }
 
+        let registry = PrometheusCollectorRegistry()
+        let (first, consumer, status) = try writer(kafkaGroup: group, registry: registry)
+        defer { consumer.close() }
         let deadline = Date().addingTimeInterval(30)
-        while status.loggedEvents == 0 && Date() < deadline { try writer.processBatch() }
-        let first = status.loggedEvents
-        #expect(first > 0 && first <= 15)
-        #expect(Self.sample(registry, "tessera_event_log_lag_messages", ["partition": "0"]) == Double(total - first))
-        while status.loggedEvents < total && Date() < deadline { try writer.processBatch() }
-        #expect(status.loggedEvents == total)
+        while status.loggedEvents == 0 && Date() < deadline { try first.processBatch() }
+        let seen = messages(registry, "logged") + messages(registry, "invalid")
+        #expect(seen > 0 && seen <= 15)
+        #expect(Self.sample(registry, "tessera_event_log_lag_messages", ["partition": "0"]) == Double(values.count) - seen)
+        while messages(registry, "logged") + messages(registry, "invalid") < Double(values.count) && Date() < deadline {
+            try first.processBatch()
+        }
+        #expect(messages(registry, "logged") == 40)
+        #expect(messages(registry, "invalid") == 2)
+        #expect(messages(registry, "already_logged") == 0)
         #expect(Self.sample(registry, "tessera_event_log_lag_messages", ["partition": "0"]) == 0)
         #expect(Self.sample(registry, "tessera_event_log_paused") == 0)
+
+        // A second consumer reading the topic again for the same log writes nothing and says so.
+        let replayRegistry = PrometheusCollectorRegistry()
+        let (replay, replayConsumer, _) = try writer(kafkaGroup: "replay-\(tag)", registry: replayRegistry)
+        defer { replayConsumer.close() }
+        while messages(replayRegistry, "already_logged") < Double(values.count) && Date() < deadline { try replay.processBatch() }
+        #expect(messages(replayRegistry, "already_logged") == Double(values.count))
+        #expect(messages(replayRegistry, "logged") == 0)
+        let rows = try EventLogWriterTests.migratedConnection().execute(
+            "select count(*) from tessera.events where event_id like $1", ["\(tag)-%"]).rows
+        #expect(rows == [["40"]])
     }
 }
