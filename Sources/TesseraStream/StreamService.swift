@@ -41,10 +41,10 @@ public struct StreamService: Service {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await onThread("tessera-online") { try runOnline(stop: stop) } }
                 if !config.postgresURL.isEmpty {
-                    group.addTask { try await onThread("tessera-offline") { try runOffline(stop: stop) } }
+                    group.addTask { try await onThread("tessera-offline", priority: .background) { try runOffline(stop: stop) } }
                 }
                 if let intervalMs = config.snapshotIntervalMs {
-                    group.addTask { try await onThread("tessera-snapshots") { try runSnapshots(intervalMs: intervalMs, stop: stop) } }
+                    group.addTask { try await onThread("tessera-snaps", priority: .background) { try runSnapshots(intervalMs: intervalMs, stop: stop) } }
                 }
                 // One path failing for good (e.g. a bad broker address) stops the daemon.
                 for try await _ in group {}

@@ -20,7 +20,7 @@ public struct BackfillProgressService: Service {
     public func run() async throws {
         let stop = StopSignal()
         try await withGracefulShutdownHandler {
-            try await onThread("tessera-backfill-metrics") { export(stop: stop) }
+            try await onThread("tessera-bfstats", priority: .background) { export(stop: stop) }
         } onGracefulShutdown: {
             stop.raise()
         }

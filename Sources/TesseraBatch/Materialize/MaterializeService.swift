@@ -33,7 +33,7 @@ public struct MaterializeService: Service {
     public func run() async throws {
         let stop = StopSignal()
         try await withGracefulShutdownHandler {
-            try await onThread("tessera-materialize") { runSchedule(stop: stop) }
+            try await onThread("tessera-batch", priority: .background) { runSchedule(stop: stop) }
         } onGracefulShutdown: {
             stop.raise()
         }

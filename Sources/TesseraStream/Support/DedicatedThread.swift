@@ -1,11 +1,33 @@
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a dedicated thread competes for the CPU.
+public enum ThreadPriority: Sendable {
+    /// Latency-critical: online ingestion (freshness).
+    case normal
+    /// Work that may fall behind under load and catch up after: the event log, snapshots,
+    /// batch views. Nice 10, so on a saturated machine the online path and lookups come first;
+    /// the event log's backlog waits in Kafka (`tessera_event_log_lag_messages`).
+    case background
+}
 
 /// Runs blocking work (librdkafka, hiredis and libpq calls) on a thread of its own and
-/// awaits it, so it never holds a thread of the cooperative pool.
-public func onThread(_ name: String, _ work: @escaping @Sendable () throws -> Void) async throws {
+/// awaits it, so it never holds a thread of the cooperative pool. `name` is also the
+/// kernel's thread name (at most 15 bytes), so `top -H` and /proc show what uses the CPU.
+public func onThread(
+    _ name: String, priority: ThreadPriority = .normal, _ work: @escaping @Sendable () throws -> Void
+) async throws {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
         let thread = Thread {
+            // Foundation names the kernel thread only from the thread itself (a longer name is not set).
+            Thread.current.name = name
+            #if canImport(Glibc)
+            // On Linux the nice value is per thread, and `who` 0 is the calling thread.
+            if priority == .background { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
+            #endif
             do {
                 try work()
                 continuation.resume()
@@ -13,7 +35,6 @@ public func onThread(_ name: String, _ work: @escaping @Sendable () throws -> Vo
                 continuation.resume(throwing: error)
             }
         }
-        thread.name = name
         thread.start()
     }
 }
