@@ -315,7 +315,7 @@ import Yams
         #expect(rules.count >= 6)
         let anchors = [
             "consumer-lag", "freshness", "lookup-errors", "lookup-latency", "dead-letters", "redis-errors", "postgresql-outage",
-            "roller-lag", "snapshots",
+            "roller-lag", "snapshots", "backfill-stalled",
         ]
         var linked: Set<String> = []
         for rule in rules {
