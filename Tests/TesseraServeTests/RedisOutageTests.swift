@@ -18,7 +18,9 @@ import TesseraServe
     /// A private redis-server process on its own port and folder.
     final class PrivateRedis: @unchecked Sendable {
         // The test starts and stops it from one task at a time.
-        let port = Int.random(in: 40_000...49_000)
+        /// Below Linux's ephemeral range (32768 and up), so no outgoing connection of another
+        /// test can hold it, and clear of the ports the scripts use (26379, 25432, 36380, ...).
+        let port = Int.random(in: 28_000...32_000)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-redis-\(UUID().uuidString)")
 
         var url: RedisURL { try! RedisURL(parsing: "redis://127.0.0.1:\(port)/0") }
@@ -43,7 +45,7 @@ import TesseraServe
             let arguments = [
                 "/usr/bin/redis-server", "--port", String(port), "--bind", "127.0.0.1", "--dir", folder.path, "--save", "",
                 "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "yes",
-                "--logfile", folder.appendingPathComponent("log").path,
+                "--logfile", folder.appendingPathComponent("log").path, "--pidfile", pidFile.path,
             ]
             var pid: pid_t = 0
             let argv = arguments.map { strdup($0) } + [nil]
@@ -51,19 +53,25 @@ import TesseraServe
             guard posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0 else { throw RedisError("cannot run redis-server") }
             var status: Int32 = 0
             waitpid(pid, &status, 0)
-            let deadline = Date().addingTimeInterval(10)
+            let deadline = Date().addingTimeInterval(30)
             while Date() < deadline {
                 if answers() { return }
                 Thread.sleep(forTimeInterval: 0.05)
             }
-            throw RedisError("private redis-server did not start on port \(port)")
+            let log = (try? String(contentsOf: folder.appendingPathComponent("log"), encoding: .utf8)) ?? ""
+            throw RedisError("private redis-server did not start on port \(port): \(log.split(separator: "\n").suffix(3).joined(separator: " | "))")
         }
 
+        private var pidFile: URL { folder.appendingPathComponent("redis.pid") }
+
         /// SHUTDOWN writes the append-only file and exits; the connection drops, as expected.
+        /// Waits for the process itself to be gone (it stops answering before it has let go
+        /// of its port), so a restart on the same port can bind it.
         func stop() {
+            let pid = (try? String(contentsOf: pidFile, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             _ = try? RedisConnection(url: url, timeoutMs: 500).send(["SHUTDOWN"])
-            let deadline = Date().addingTimeInterval(10)
-            while answers() && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline && (answers() || pid.map { kill($0, 0) == 0 } == true) { Thread.sleep(forTimeInterval: 0.05) }
         }
     }
 
