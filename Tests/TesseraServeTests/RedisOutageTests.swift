@@ -20,12 +20,18 @@ import TesseraServe
         // The test starts and stops it from one task at a time.
         /// Below Linux's ephemeral range (32768 and up), so no outgoing connection of another
         /// test can hold it, and clear of the ports the scripts use (26379, 25432, 36380, ...).
-        let port = Int.random(in: 28_000...32_000)
+        let port: Int
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-redis-\(UUID().uuidString)")
 
         var url: RedisURL { try! RedisURL(parsing: "redis://127.0.0.1:\(port)/0") }
 
         init() throws {
+            // A port nothing answers on (the suite's other test runs a Redis of its own too).
+            var port = Int.random(in: 28_000...32_000)
+            while (try? RedisConnection(url: RedisURL(parsing: "redis://127.0.0.1:\(port)/0"), timeoutMs: 200).send(["PING"])) != nil {
+                port = Int.random(in: 28_000...32_000)
+            }
+            self.port = port
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try start()
         }
@@ -71,7 +77,15 @@ import TesseraServe
             let pid = (try? String(contentsOf: pidFile, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             _ = try? RedisConnection(url: url, timeoutMs: 500).send(["SHUTDOWN"])
             let deadline = Date().addingTimeInterval(20)
-            while Date() < deadline && (answers() || pid.map { kill($0, 0) == 0 } == true) { Thread.sleep(forTimeInterval: 0.05) }
+            while Date() < deadline && (answers() || pid.map(Self.isRunning) == true) { Thread.sleep(forTimeInterval: 0.05) }
+        }
+
+        /// Alive and not a zombie (the daemonized server's parent may never reap it).
+        private static func isRunning(_ pid: pid_t) -> Bool {
+            guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let state = stat.split(separator: ")").last?.split(separator: " ").first
+            else { return false }
+            return state != "Z"
         }
     }
 

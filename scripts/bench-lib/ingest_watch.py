@@ -2,9 +2,9 @@
 """Watches a freshly started `tessera serve` drain a pre-loaded topic (scripts/bench).
 
 Online is done when the daemon's /metrics say every message was handled:
-  sum(tessera_events_total{outcome="applied"|"ignored_too_old"}) + sum(tessera_events_dead_lettered_total) == N
+  sum(tessera_events_total{outcome="applied"|"ignored_too_old"}) + sum(tessera_events_dead_lettered_total) >= N
 Offline is done when the daemon's /metrics say the event log took every message:
-  sum(tessera_event_log_messages_total) == N   (logged, invalid or already logged)
+  sum(tessera_event_log_messages_total) >= N   (logged, invalid or already logged)
 and then, once, the event log's offset rows must cover every message:
   sum(next_offset) over tessera.consumer_offsets of the offline group == N
 (the topic starts empty, so offsets count messages from 0; rejected messages advance the

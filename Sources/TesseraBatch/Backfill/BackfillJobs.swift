@@ -125,7 +125,7 @@ struct BackfillJobs {
         try list(where: "id = \(id)", limit: 1).first
     }
 
-    func list(where condition: String = "true", limit: Int = 20) throws -> [BackfillJob] {
+    func list(where condition: String = "true", orderBy order: String = "id desc", limit: Int = 20) throws -> [BackfillJob] {
         let result = try database.execute(
             """
             select id, array_to_json(views)::text, array_to_json(features)::text,
@@ -136,7 +136,7 @@ struct BackfillJobs {
                    to_char(finished_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    extract(epoch from coalesce(finished_at, updated_at) - started_at)::float8,
                    extract(epoch from now() - updated_at)::float8
-            from tessera.backfill_jobs where \(condition) order by id desc limit \(limit)
+            from tessera.backfill_jobs where \(condition) order by \(order) limit \(limit)
             """)
         return result.rows.map { row in
             BackfillJob(
@@ -150,9 +150,10 @@ struct BackfillJobs {
         }
     }
 
-    /// Jobs worth a series of their own: every unfinished one, and the rest for a day after they last changed.
+    /// Jobs worth a series of their own: every unfinished one, and the rest for a day after
+    /// they last changed; running ones first, so old failed ones never push them out.
     func recent(limit: Int) throws -> [BackfillJob] {
-        try list(where: "status <> 'done' or updated_at > now() - interval '1 day'", limit: limit)
+        try list(where: "status <> 'done' or updated_at > now() - interval '1 day'", orderBy: "status = 'running' desc, id desc", limit: limit)
     }
 
     func countsByStatus() throws -> [String: Int] {

@@ -5,7 +5,7 @@ import Metrics
 /// the job table says, whoever runs the job.
 ///
 /// - `tessera_backfill_jobs{status}`: jobs in each status.
-/// - Per recent job (`job`, `views`): `tessera_backfill_chunks{state="planned"|"done"}`,
+/// - Per recent job (`backfill_job`: its id; `views`): `tessera_backfill_chunks{state="planned"|"done"}`,
 ///   `tessera_backfill_entities{state=...}`, `tessera_backfill_events_rebuilt`, and while it
 ///   runs `tessera_backfill_seconds_since_progress` (a runner killed mid-job leaves the job
 ///   `running` with this growing).
@@ -52,7 +52,8 @@ public final class BackfillProgressMetrics {
         var sinceProgress: Gauge?
 
         init(job: BackfillJob, factory: any MetricsFactory) {
-            let dimensions = [("job", String(job.id)), ("views", job.views.joined(separator: ","))]
+            // Not `job`: Prometheus sets that label to the scrape job on every series it scrapes.
+            let dimensions = [("backfill_job", String(job.id)), ("views", job.views.joined(separator: ","))]
             func gauge(_ label: String, _ state: String? = nil) -> Gauge {
                 Gauge(label: label, dimensions: dimensions + (state.map { [("state", $0)] } ?? []), factory: factory)
             }

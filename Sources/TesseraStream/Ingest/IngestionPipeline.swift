@@ -100,13 +100,33 @@ public final class IngestionPipeline {
             guard !messages.isEmpty else { return BatchReport() }
             pending = PendingBatch(messages: messages, nowMs: clock(), report: BatchReport(messages: messages.count))
         } else if retryPause.isPaused {
-            deferred += try retryPause.keepGroupMembership(maxMessages: settings.batchMaxEvents)
+            deferred += Self.notYetHeld(try retryPause.keepGroupMembership(maxMessages: settings.batchMaxEvents),
+                                        held: (pending?.messages ?? []) + deferred)
         }
         do {
             return try processPending()
         } catch {
             if let pending { retryPause.pause(pendingMessages: pending.messages.count) }
             throw error
+        }
+    }
+
+    /// The messages past the highest offset `held` has for their partition. A partition revoked
+    /// and assigned again during a pause is fetched again from its last commit, so a poll can
+    /// repeat messages still waiting here; folded into one batch with their first copies,
+    /// they would count twice under one fence.
+    static func notYetHeld(_ messages: [KafkaMessage], held: [KafkaMessage]) -> [KafkaMessage] {
+        guard !messages.isEmpty else { return [] }
+        var highest: [TopicPartition: Int64] = [:]
+        for message in held {
+            let partition = TopicPartition(topic: message.topic, partition: message.partition)
+            highest[partition] = max(highest[partition] ?? .min, message.offset)
+        }
+        return messages.filter { message in
+            let partition = TopicPartition(topic: message.topic, partition: message.partition)
+            guard message.offset > highest[partition] ?? .min else { return false }
+            highest[partition] = message.offset
+            return true
         }
     }
 
@@ -138,7 +158,9 @@ public final class IngestionPipeline {
 
         var nextOffsets: [TopicPartition: Int64] = [:]
         for message in batch.messages {
-            nextOffsets[TopicPartition(topic: message.topic, partition: message.partition)] = message.offset + 1
+            // The highest: a partition assigned again during a pause can repeat older messages.
+            let partition = TopicPartition(topic: message.topic, partition: message.partition)
+            nextOffsets[partition] = max(nextOffsets[partition] ?? 0, message.offset + 1)
         }
         // Whatever happens now, this batch is done: if the commit fails the group moved on
         // (the partitions are gone) and the new owner replays from the last commit, which

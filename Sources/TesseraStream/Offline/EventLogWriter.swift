@@ -107,7 +107,9 @@ public final class EventLogWriter {
         var rows: [LoggedEvent] = []
         var nextOffsets: [Int32: Int64] = [:]
         var newMessages = 0
-        for message in messages where message.offset >= storedOffsets[message.partition, default: 0] {
+        // Past what PostgreSQL holds and past what this batch has taken: a partition revoked
+        // and assigned again during a pause can hand the same messages over twice.
+        for message in messages where message.offset >= max(storedOffsets[message.partition, default: 0], nextOffsets[message.partition, default: 0]) {
             nextOffsets[message.partition] = message.offset + 1
             newMessages += 1
             // Rejected events live on the dead-letter topic, which the online path writes.
@@ -128,7 +130,8 @@ public final class EventLogWriter {
 
         var commit: [TopicPartition: Int64] = [:]
         for message in messages {
-            commit[TopicPartition(topic: message.topic, partition: message.partition)] = message.offset + 1
+            let partition = TopicPartition(topic: message.topic, partition: message.partition)
+            commit[partition] = max(commit[partition] ?? 0, message.offset + 1)
         }
         // PostgreSQL holds the truth now (and the rows count as logged); a failed Kafka
         // commit only means a replay that the stored offsets filter out.

@@ -32,7 +32,7 @@ import TesseraRedis
         var checks = 0
         let first = try backfill.run(request, shouldStop: { checks += 1; return checks > 2 }) { _ in }
         #expect(first.status == "interrupted")
-        let job = ["job": String(first.id), "views": "user_stats"]
+        let job = ["backfill_job": String(first.id), "views": "user_stats"]
         #expect(try sample("tessera_backfill_jobs", ["status": "interrupted"]) == 1)
         #expect(try sample("tessera_backfill_jobs", ["status": "running"]) == 0)
         #expect(try sample("tessera_backfill_chunks", job.merging(["state": "planned"]) { $1 }) == 5)
