@@ -117,15 +117,11 @@ public final class IngestionPipeline {
     /// they would count twice under one fence.
     static func notYetHeld(_ messages: [KafkaMessage], held: [KafkaMessage]) -> [KafkaMessage] {
         guard !messages.isEmpty else { return [] }
-        var highest: [TopicPartition: Int64] = [:]
-        for message in held {
-            let partition = TopicPartition(topic: message.topic, partition: message.partition)
-            highest[partition] = max(highest[partition] ?? .min, message.offset)
-        }
+        var next = held.nextOffsets
         return messages.filter { message in
             let partition = TopicPartition(topic: message.topic, partition: message.partition)
-            guard message.offset > highest[partition] ?? .min else { return false }
-            highest[partition] = message.offset
+            guard message.offset >= next[partition] ?? 0 else { return false }
+            next[partition] = message.offset + 1
             return true
         }
     }
@@ -156,12 +152,7 @@ public final class IngestionPipeline {
         batch.applied = true
         pending = batch
 
-        var nextOffsets: [TopicPartition: Int64] = [:]
-        for message in batch.messages {
-            // The highest: a partition assigned again during a pause can repeat older messages.
-            let partition = TopicPartition(topic: message.topic, partition: message.partition)
-            nextOffsets[partition] = max(nextOffsets[partition] ?? 0, message.offset + 1)
-        }
+        let nextOffsets = batch.messages.nextOffsets
         // Whatever happens now, this batch is done: if the commit fails the group moved on
         // (the partitions are gone) and the new owner replays from the last commit, which
         // the fences keep exact.

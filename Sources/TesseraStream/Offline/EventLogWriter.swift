@@ -128,11 +128,7 @@ public final class EventLogWriter {
         messagesInvalid.increment(by: newMessages - rows.count)
         messagesAlreadyLogged.increment(by: messages.count - newMessages + rows.count - written)
 
-        var commit: [TopicPartition: Int64] = [:]
-        for message in messages {
-            let partition = TopicPartition(topic: message.topic, partition: message.partition)
-            commit[partition] = max(commit[partition] ?? 0, message.offset + 1)
-        }
+        let commit = messages.nextOffsets
         // PostgreSQL holds the truth now (and the rows count as logged); a failed Kafka
         // commit only means a replay that the stored offsets filter out.
         pending = nil

@@ -20,4 +20,11 @@ import TesseraKafka
         let polled = [message(0, 1), message(0, 2), message(0, 1), message(0, 2), message(0, 3)]
         #expect(IngestionPipeline.notYetHeld(polled, held: []).map(\.offset) == [1, 2, 3])
     }
+
+    @Test func aCommitStoresTheOffsetAfterTheHighestMessageOfEachPartition() {
+        let messages = [message(0, 10), message(1, 3), message(0, 12), message(0, 11), message(1, 2)]
+        #expect(messages.nextOffsets == [
+            TopicPartition(topic: "clickstream", partition: 0): 13, TopicPartition(topic: "clickstream", partition: 1): 4,
+        ])
+    }
 }
