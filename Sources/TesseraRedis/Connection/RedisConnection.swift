@@ -55,16 +55,34 @@ public final class RedisConnection {
 
     /// The same with arguments as raw bytes, e.g. a packed vector that is not UTF-8.
     public func pipeline<Argument: Collection<UInt8>>(_ commands: [[Argument]]) throws -> [RedisReply] {
+        try pipeline(count: commands.count) { commands[$0] }
+    }
+
+    /// Bytes of commands queued before they are written out while later ones are built.
+    static let flushBytes = 64 * 1024
+
+    /// `count` commands built one at a time by `command(i)`, then all replies read: one round
+    /// trip. Written out every `flushBytes`, so Redis starts on the first commands while the
+    /// caller is still building the rest.
+    public func pipeline<Argument: Collection<UInt8>>(count: Int, command: (Int) throws -> [Argument]) throws -> [RedisReply] {
         guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
         let started = ContinuousClock.now
         var answered = false
-        defer { RedisCommandMetrics.record(command: RedisCommandMetrics.name(of: commands.first), since: started, failed: !answered) }
-        for command in commands {
-            try append(command, to: context)
+        var firstName: String?
+        defer { RedisCommandMetrics.record(command: firstName ?? "NONE", since: started, failed: !answered) }
+        var queued = 0
+        for index in 0..<count {
+            let arguments = try command(index)
+            if index == 0 { firstName = RedisCommandMetrics.name(of: arguments) }
+            queued += try append(arguments, to: context)
+            if queued >= Self.flushBytes {
+                try flush(context)
+                queued = 0
+            }
         }
         var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
+        replies.reserveCapacity(count)
+        for _ in 0..<count {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
                 isBroken = true
@@ -78,7 +96,19 @@ public final class RedisConnection {
         return replies
     }
 
-    private func append<Argument: Collection<UInt8>>(_ command: [Argument], to context: UnsafeMutablePointer<redisContext>) throws {
+    /// Writes out everything queued (blocking, within the connection's timeout).
+    private func flush(_ context: UnsafeMutablePointer<redisContext>) throws {
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else {
+                isBroken = true
+                throw RedisError("lost connection to \(url): \(Self.errorText(context))")
+            }
+        }
+    }
+
+    /// Queues one command; returns the bytes of its arguments.
+    private func append<Argument: Collection<UInt8>>(_ command: [Argument], to context: UnsafeMutablePointer<redisContext>) throws -> Int {
         // One contiguous buffer for all arguments; hiredis copies them before returning.
         var buffer: [UInt8] = []
         var starts: [Int] = []
@@ -98,6 +128,7 @@ public final class RedisConnection {
             isBroken = true
             throw RedisError("cannot queue command: \(Self.errorText(context))")
         }
+        return buffer.count
     }
 
     private func expectOK(_ reply: RedisReply, doing what: String) throws {

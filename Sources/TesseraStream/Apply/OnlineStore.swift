@@ -54,27 +54,27 @@ public final class OnlineStore {
     }
 
     /// Applies every delta and registers its tiles with the roller, in one round trip.
-    /// Returns one outcome per delta, in order.
+    /// Returns one outcome per delta, in order. Each script call is built as it is sent, so
+    /// Redis works on the first entities while the later ones are still being written.
     public func apply(_ batches: [ViewDeltas], nowMs: Int64) throws -> [[Outcome]] {
-        var commands: [[String]] = []
+        var commands: [PlannedCommand] = []
         var scriptCommandIndex: [[Int]] = []
         var changedCommandIndexes: [Int] = []
         for batch in batches {
             guard let call = calls[batch.view] else { throw RedisError("unknown view \(batch.view)") }
-            let sha = try scriptSHA(batch.view)
             var indexes: [Int] = []
             for delta in batch.deltas {
                 indexes.append(commands.count)
-                commands.append(call.command(sha: sha, entity: delta.entity, delta: delta, nowMs: nowMs))
+                commands.append(.script(view: batch.view) { sha in call.command(sha: sha, entity: delta.entity, delta: delta, nowMs: nowMs) })
             }
-            commands += rollCommands(call.script.view, batch.deltas.lazy.map { ($0.entity, $0.rollBoundaries) }, nowMs: nowMs)
+            commands += rollCommands(call.script.view, batch.deltas.lazy.map { ($0.entity, $0.rollBoundaries) }, nowMs: nowMs).map { .plain($0) }
             if let changed = changedCommand(view: batch.view, entities: batch.deltas.lazy.map(\.entity)) {
                 changedCommandIndexes.append(commands.count)
-                commands.append(changed)
+                commands.append(.plain(changed))
             }
             scriptCommandIndex.append(indexes)
         }
-        let replies = try run(commands)
+        let replies = try run(planned: commands)
         try checkChangedReplies(changedCommandIndexes.map { replies[$0] })
         return try scriptCommandIndex.map { indexes in try indexes.map { try outcome(replies[$0]) } }
     }
@@ -107,18 +107,15 @@ public final class OnlineStore {
     /// one round trip. Returns one outcome per rebuild, in order.
     public func rebuild(view: String, _ rebuilds: [EntityRebuild], nowMs: Int64) throws -> [RebuildOutcome] {
         guard let call = calls[view] else { throw RedisError("unknown view \(view)") }
-        let sha = try scriptSHA(view)
-        var commands: [[String]] = []
-        var scriptIndexes: [Int] = []
-        for rebuild in rebuilds {
-            scriptIndexes.append(commands.count)
-            commands.append(call.command(sha: sha, rebuild: rebuild, nowMs: nowMs))
+        var commands: [PlannedCommand] = rebuilds.map { rebuild in
+            .script(view: view) { sha in call.command(sha: sha, rebuild: rebuild, nowMs: nowMs) }
         }
-        commands += rollCommands(call.script.view, rebuilds.lazy.map { ($0.entity, $0.rollBoundaries) }, nowMs: nowMs)
+        let scriptIndexes = commands.indices
+        commands += rollCommands(call.script.view, rebuilds.lazy.map { ($0.entity, $0.rollBoundaries) }, nowMs: nowMs).map { .plain($0) }
         // A rebuild (fence moved or not) may rewrite the vector: the next snapshot looks.
         let changed = changedCommand(view: view, entities: rebuilds.lazy.map(\.entity))
-        if let changed { commands.append(changed) }
-        let replies = try run(commands)
+        if let changed { commands.append(.plain(changed)) }
+        let replies = try run(planned: commands)
         if changed != nil, let last = replies.last { try checkChangedReplies([last]) }
         return try scriptIndexes.map { index in
             let reply = replies[index]
@@ -133,10 +130,11 @@ public final class OnlineStore {
     /// Recomputes entities' vectors at `nowMs` (tiles left a window), in one round trip.
     public func recompute(view: String, entities: [EntityKey], nowMs: Int64) throws {
         guard let call = calls[view] else { throw RedisError("unknown view \(view)") }
-        let sha = try scriptSHA(view)
-        var commands = entities.map { call.command(sha: sha, entity: $0, delta: nil, nowMs: nowMs) }
-        if let changed = changedCommand(view: view, entities: entities) { commands.append(changed) }
-        let replies = try run(commands)
+        var commands: [PlannedCommand] = entities.map { entity in
+            .script(view: view) { sha in call.command(sha: sha, entity: entity, delta: nil, nowMs: nowMs) }
+        }
+        if let changed = changedCommand(view: view, entities: entities) { commands.append(.plain(changed)) }
+        let replies = try run(planned: commands)
         for reply in replies.prefix(entities.count) { _ = try outcome(reply) }
         try checkChangedReplies(replies.dropFirst(entities.count))
     }
@@ -158,23 +156,44 @@ public final class OnlineStore {
         }
     }
 
+    /// A command of a pipeline: as it is, or a view's script call, built with the script's
+    /// SHA when it is sent.
+    private enum PlannedCommand {
+        case plain([String])
+        case script(view: String, build: (_ sha: String) -> [String])
+    }
+
     /// Plain commands, e.g. the roller's SMEMBERS and cursor updates.
     public func run(_ commands: [[String]]) throws -> [RedisReply] {
+        try run(planned: commands.map { .plain($0) })
+    }
+
+    private func run(planned commands: [PlannedCommand]) throws -> [RedisReply] {
         guard !commands.isEmpty else { return [] }
         let connection = try connected()
-        var replies = try connection.pipeline(commands)
+        func send() throws -> [RedisReply] {
+            // Every SHA before the pipeline starts: loading a script is a command of its own.
+            for case .script(let view, _) in commands where shas[view] == nil { _ = try scriptSHA(view) }
+            return try connection.pipeline(count: commands.count) { index -> [String.UTF8View] in
+                switch commands[index] {
+                case .plain(let command):
+                    guard command.first == "EVALSHA", let view = viewsBySHA[command[1]], let sha = shas[view] else { return command.map(\.utf8) }
+                    var copy = command
+                    copy[1] = sha
+                    return copy.map(\.utf8)
+                case .script(let view, let build):
+                    return build(shas[view]!).map(\.utf8)
+                }
+            }
+        }
+        var replies = try send()
         if replies.contains(where: RedisScript.isMissingScript) {
             // Redis restarted or flushed its scripts: load them again and re-send. Safe to
             // repeat: fences make applied deltas no-ops and the other commands are idempotent.
             logger.notice("apply scripts missing in Redis; loading them again")
             shas.removeAll()
-            let reloaded = try commands.map { command -> [String] in
-                guard command.first == "EVALSHA", let view = viewsBySHA[command[1]] else { return command }
-                var copy = command
-                copy[1] = try scriptSHA(view)
-                return copy
-            }
-            replies = try connection.pipeline(reloaded)
+            for view in Set(viewsBySHA.values) { _ = try scriptSHA(view) }
+            replies = try send()
         }
         return replies
     }

@@ -203,4 +203,38 @@ import TesseraRedis
             try expectMatchesReference(store, catalog, events, nowMs: later - 2_000)
         }
     }
+
+    /// An apply in place within 10 minutes of the stored vector leaves the state's expiry as
+    /// it was (one command less a call); a later one, or one that starts a blank state,
+    /// sets it to the full retention again.
+    @Test func theStateExpiryIsRenewedWhenTheVectorIsTenMinutesOld() throws {
+        let catalog = try FeatureCatalog.load(yaml: """
+            entities: {product: {join_keys: [product_id]}}
+            stream_views:
+              weekly:
+                entity: product
+                features: {views_7d: {aggregation: count, window: 7d}}
+            """, file: "test.yaml")
+        let store = try makeStore(catalog)
+        let view = catalog.streamViews[0]
+        let retention = ApplyScript.retentionMs(view)
+        let entity = try #require(view.entity.key(of: ClickEvent(eventID: "x", type: .view, timestampMs: now, userID: "u", productID: "p")))
+        let state = store.keyspace.stateKey(view: view.name, entity: entity)
+        func applyView(offset: Int64, at clock: Int64) throws {
+            let event = SourcedEvent(event: ClickEvent(eventID: "e\(offset)", type: .view, timestampMs: clock - 1_000, userID: "u", productID: "p"), partition: 0, offset: offset)
+            #expect(try apply(store, catalog, [event], nowMs: clock) == [[.applied]])
+        }
+        func stateTTL() throws -> Int64 { try #require(try store.run([["PTTL", state]])[0].integer) }
+        // The 7-hour tiles of a 7-day window: every apply below reads the same tiles.
+        let start = now - now % 25_200_000 + 60_000
+        try applyView(offset: 0, at: start)  // a blank state: expiry set
+        #expect(try stateTTL() > retention - 60_000)
+        _ = try store.run([["PEXPIRE", state, String(retention - 3_600_000)]])
+        try applyView(offset: 1, at: start + 9 * 60_000)  // in place, vector 9 minutes old: left alone
+        #expect(try stateTTL() <= retention - 3_600_000)
+        try applyView(offset: 2, at: start + 20 * 60_000)  // vector 11 minutes old: renewed
+        #expect(try stateTTL() > retention - 60_000)
+        let vector = try #require(try readVector(store, view: view, entity: entity))
+        #expect(vector.values == [3])
+    }
 }
