@@ -80,6 +80,7 @@ public struct StreamService: Service {
         logger.info("online ingestion started", metadata: ["topic": "\(config.kafka.topic)", "group": "\(config.kafka.consumerGroup)"])
         var nextRollMs: Int64 = 0
         RetryLoop(path: "online", logger: logger).run(stop: stop, hasPendingWork: { pipeline.hasPendingBatch }) {
+            pipeline.prefetchesNextBatch = !stop.isRaised
             let report = try pipeline.processBatch()
             if report.messages > 0 {
                 logger.debug("batch committed", metadata: [

@@ -65,24 +65,52 @@ public final class RedisConnection {
     /// trip. Written out every `flushBytes`, so Redis starts on the first commands while the
     /// caller is still building the rest.
     public func pipeline<Argument: Collection<UInt8>>(count: Int, command: (Int) throws -> [Argument]) throws -> [RedisReply] {
+        try replies(to: write(count: count, command: command))
+    }
+
+    /// Commands written and not yet answered: `replies(to:)` reads their answers. Nothing
+    /// else may use the connection in between.
+    public struct Written {
+        let count: Int
+        let firstName: String
+        let started: ContinuousClock.Instant
+    }
+
+    /// Writes `count` commands built by `command(i)` (see `pipeline(count:command:)`) and
+    /// returns without waiting, so the caller can work while Redis does.
+    public func write<Argument: Collection<UInt8>>(count: Int, command: (Int) throws -> [Argument]) throws -> Written {
         guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
         let started = ContinuousClock.now
-        var answered = false
-        var firstName: String?
-        defer { RedisCommandMetrics.record(command: firstName ?? "NONE", since: started, failed: !answered) }
+        var firstName = "NONE"
         var queued = 0
-        for index in 0..<count {
-            let arguments = try command(index)
-            if index == 0 { firstName = RedisCommandMetrics.name(of: arguments) }
-            queued += try append(arguments, to: context)
-            if queued >= Self.flushBytes {
-                try flush(context)
-                queued = 0
+        do {
+            for index in 0..<count {
+                let arguments = try command(index)
+                if index == 0 { firstName = RedisCommandMetrics.name(of: arguments) }
+                queued += try append(arguments, to: context)
+                if queued >= Self.flushBytes {
+                    try flush(context)
+                    queued = 0
+                }
             }
+            try flush(context)
+        } catch {
+            // Part of the pipeline may be out: the connection cannot be used for another.
+            isBroken = true
+            RedisCommandMetrics.record(command: firstName, since: started, failed: true)
+            throw error
         }
+        return Written(count: count, firstName: firstName, started: started)
+    }
+
+    /// The answers to written commands, in order.
+    public func replies(to written: Written) throws -> [RedisReply] {
+        var answered = false
+        defer { RedisCommandMetrics.record(command: written.firstName, since: written.started, failed: !answered) }
+        guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
         var replies: [RedisReply] = []
-        replies.reserveCapacity(count)
-        for _ in 0..<count {
+        replies.reserveCapacity(written.count)
+        for _ in 0..<written.count {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
                 isBroken = true

@@ -54,9 +54,24 @@ public final class OnlineStore {
     }
 
     /// Applies every delta and registers its tiles with the roller, in one round trip.
-    /// Returns one outcome per delta, in order. Each script call is built as it is sent, so
-    /// Redis works on the first entities while the later ones are still being written.
+    /// Returns one outcome per delta, in order.
     public func apply(_ batches: [ViewDeltas], nowMs: Int64) throws -> [[Outcome]] {
+        try outcomes(of: send(batches, nowMs: nowMs))
+    }
+
+    /// Deltas sent to Redis and not yet answered: `outcomes(of:)` reads what Redis said.
+    /// Until then the store takes no other call.
+    public struct SentDeltas {
+        fileprivate let commands: [PlannedCommand]
+        fileprivate let written: RedisConnection.Written?
+        fileprivate let scriptCommandIndex: [[Int]]
+        fileprivate let changedCommandIndexes: [Int]
+    }
+
+    /// Writes the applies of every delta and returns without waiting for Redis, so the
+    /// caller can prepare its next batch meanwhile. Each script call is built as it is sent,
+    /// so Redis works on the first entities while the later ones are still being written.
+    public func send(_ batches: [ViewDeltas], nowMs: Int64) throws -> SentDeltas {
         var commands: [PlannedCommand] = []
         var scriptCommandIndex: [[Int]] = []
         var changedCommandIndexes: [Int] = []
@@ -74,9 +89,16 @@ public final class OnlineStore {
             }
             scriptCommandIndex.append(indexes)
         }
-        let replies = try run(planned: commands)
-        try checkChangedReplies(changedCommandIndexes.map { replies[$0] })
-        return try scriptCommandIndex.map { indexes in try indexes.map { try outcome(replies[$0]) } }
+        return SentDeltas(
+            commands: commands, written: try write(commands), scriptCommandIndex: scriptCommandIndex,
+            changedCommandIndexes: changedCommandIndexes)
+    }
+
+    /// What Redis said about sent deltas: one outcome per delta, in order.
+    public func outcomes(of sent: SentDeltas) throws -> [[Outcome]] {
+        let replies = try replies(to: sent.written, of: sent.commands)
+        try checkChangedReplies(sent.changedCommandIndexes.map { replies[$0] })
+        return try sent.scriptCommandIndex.map { indexes in try indexes.map { try outcome(replies[$0]) } }
     }
 
     /// Files each entity with the roller under each time one of its tiles leaves a window:
@@ -158,7 +180,7 @@ public final class OnlineStore {
 
     /// A command of a pipeline: as it is, or a view's script call, built with the script's
     /// SHA when it is sent.
-    private enum PlannedCommand {
+    fileprivate enum PlannedCommand {
         case plain([String])
         case script(view: String, build: (_ sha: String) -> [String])
     }
@@ -169,33 +191,38 @@ public final class OnlineStore {
     }
 
     private func run(planned commands: [PlannedCommand]) throws -> [RedisReply] {
-        guard !commands.isEmpty else { return [] }
+        try replies(to: write(commands), of: commands)
+    }
+
+    /// Writes the commands (none: nothing written) without waiting for their replies.
+    private func write(_ commands: [PlannedCommand]) throws -> RedisConnection.Written? {
+        guard !commands.isEmpty else { return nil }
         let connection = try connected()
-        func send() throws -> [RedisReply] {
-            // Every SHA before the pipeline starts: loading a script is a command of its own.
-            for case .script(let view, _) in commands where shas[view] == nil { _ = try scriptSHA(view) }
-            return try connection.pipeline(count: commands.count) { index -> [String.UTF8View] in
-                switch commands[index] {
-                case .plain(let command):
-                    guard command.first == "EVALSHA", let view = viewsBySHA[command[1]], let sha = shas[view] else { return command.map(\.utf8) }
-                    var copy = command
-                    copy[1] = sha
-                    return copy.map(\.utf8)
-                case .script(let view, let build):
-                    return build(shas[view]!).map(\.utf8)
-                }
+        // Every SHA before the pipeline starts: loading a script is a command of its own.
+        for case .script(let view, _) in commands where shas[view] == nil { _ = try scriptSHA(view) }
+        return try connection.write(count: commands.count) { index -> [String.UTF8View] in
+            switch commands[index] {
+            case .plain(let command):
+                guard command.first == "EVALSHA", let view = viewsBySHA[command[1]], let sha = shas[view] else { return command.map(\.utf8) }
+                var copy = command
+                copy[1] = sha
+                return copy.map(\.utf8)
+            case .script(let view, let build):
+                return build(shas[view]!).map(\.utf8)
             }
         }
-        var replies = try send()
-        if replies.contains(where: RedisScript.isMissingScript) {
-            // Redis restarted or flushed its scripts: load them again and re-send. Safe to
-            // repeat: fences make applied deltas no-ops and the other commands are idempotent.
-            logger.notice("apply scripts missing in Redis; loading them again")
-            shas.removeAll()
-            for view in Set(viewsBySHA.values) { _ = try scriptSHA(view) }
-            replies = try send()
-        }
-        return replies
+    }
+
+    private func replies(to written: RedisConnection.Written?, of commands: [PlannedCommand]) throws -> [RedisReply] {
+        guard let written else { return [] }
+        let replies = try connected().replies(to: written)
+        guard replies.contains(where: RedisScript.isMissingScript) else { return replies }
+        // Redis restarted or flushed its scripts: load them again and re-send. Safe to
+        // repeat: fences make applied deltas no-ops and the other commands are idempotent.
+        logger.notice("apply scripts missing in Redis; loading them again")
+        shas.removeAll()
+        for view in Set(viewsBySHA.values) { _ = try scriptSHA(view) }
+        return try connected().replies(to: try write(commands)!)
     }
 
     private func scriptSHA(_ view: String) throws -> String {

@@ -8,8 +8,9 @@ import TesseraRedis
 /// fold the good into per-entity deltas, apply them to Redis behind offset fences, and
 /// only then commit offsets. While a batch keeps failing (Redis down), the consumer's
 /// partitions are paused and every retry polls first, so the group keeps them past
-/// `max.poll.interval.ms`; they resume once the batch is through. Runs on one thread;
-/// not thread-safe.
+/// `max.poll.interval.ms`; they resume once the batch is through. While Redis works on a
+/// batch, the next one is polled, validated and folded (`prefetched`), so the thread and
+/// Redis work at the same time instead of in turn. Runs on one thread; not thread-safe.
 public final class IngestionPipeline {
     public struct Settings: Sendable {
         public var deadLetterTopic: String
@@ -74,21 +75,32 @@ public final class IngestionPipeline {
         var messages: [KafkaMessage]
         var nowMs: Int64
         var events: [SourcedEvent]? = nil  // set once validated and the rejects dead-lettered
+        var folded: [TileFolder.Result]? = nil  // one per view, once folded
         var applied = false
         var report = BatchReport()
     }
 
     private var pending: PendingBatch?
+    /// The batch after `pending`, polled, validated and folded while Redis applied `pending`.
+    private var prefetched: PendingBatch?
 
-    /// True while a batch failed part-way and waits for its retry.
-    public var hasPendingBatch: Bool { pending != nil }
+    /// True while a batch failed part-way and waits for its retry, or a prefetched one waits.
+    public var hasPendingBatch: Bool { pending != nil || prefetched != nil }
+
+    /// Whether the next batch is prepared while Redis applies one; off when stopping, so a
+    /// graceful stop finishes what it holds without taking more.
+    public var prefetchesNextBatch = true
 
     /// Processes one batch end to end: the pending one if an earlier attempt failed,
     /// else a newly polled one. Throws when Redis, the dead-letter topic or the commit
     /// fails; nothing is committed then and the next call retries from the failed step
     /// (what was already applied is fenced off in Redis; a dead letter may repeat).
     public func processBatch() throws -> BatchReport {
-        if pending == nil {
+        if pending == nil, prefetched != nil {
+            try retryPause.resume()
+            pending = prefetched
+            prefetched = nil
+        } else if pending == nil {
             try retryPause.resume()
             let messages: [KafkaMessage]
             if deferred.isEmpty {
@@ -101,7 +113,7 @@ public final class IngestionPipeline {
             pending = PendingBatch(messages: messages, nowMs: clock(), report: BatchReport(messages: messages.count))
         } else if retryPause.isPaused {
             deferred += Self.notYetHeld(try retryPause.keepGroupMembership(maxMessages: settings.batchMaxEvents),
-                                        held: (pending?.messages ?? []) + deferred)
+                                        held: (pending?.messages ?? []) + (prefetched?.messages ?? []) + deferred)
         }
         do {
             return try processPending()
@@ -139,14 +151,15 @@ public final class IngestionPipeline {
             pending = batch
         }
         if !batch.applied, let events = batch.events, !events.isEmpty {
-            let started = ContinuousClock.now
+            let folded = batch.folded ?? folders.map { $0.fold(events, nowMs: batch.nowMs) }
+            batch.folded = folded
+            pending = batch
             do {
-                batch.report.ignoredTooOld = try apply(events, nowMs: batch.nowMs)
+                batch.report.ignoredTooOld = try apply(events, folded: folded, nowMs: batch.nowMs)
             } catch {
                 metrics.recordRedisError()
                 throw error
             }
-            metrics.recordApply(ContinuousClock.now - started)
             batch.report.applied = events.count - batch.report.ignoredTooOld
         }
         batch.applied = true
@@ -200,9 +213,32 @@ public final class IngestionPipeline {
         return (events, deadLettered)
     }
 
-    /// Applies the events to every view; returns how many no view used.
-    private func apply(_ events: [SourcedEvent], nowMs: Int64) throws -> Int {
-        let results = folders.map { $0.fold(events, nowMs: nowMs) }
+    /// While Redis works on a batch: the next one from what the consumer already fetched
+    /// (no waiting), validated and folded. Only when nothing else is queued ahead of it.
+    /// If its dead letters cannot be sent, its messages wait in `deferred` instead.
+    private func prefetch() {
+        guard prefetchesNextBatch, prefetched == nil, deferred.isEmpty, !retryPause.isPaused else { return }
+        let messages: [KafkaMessage]
+        do {
+            messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: 0)
+        } catch {
+            return  // the next processBatch polls again and reports it
+        }
+        guard !messages.isEmpty else { return }
+        var next = PendingBatch(messages: messages, nowMs: clock(), report: BatchReport(messages: messages.count))
+        do {
+            let (events, deadLettered) = try validate(messages, nowMs: next.nowMs)
+            next.events = events
+            next.report.deadLettered = deadLettered
+            next.folded = folders.map { $0.fold(events, nowMs: next.nowMs) }
+            prefetched = next
+        } catch {
+            deferred = messages + deferred
+        }
+    }
+
+    /// Applies the folded events to every view; returns how many no view used.
+    private func apply(_ events: [SourcedEvent], folded results: [TileFolder.Result], nowMs: Int64) throws -> Int {
         var pending = zip(folders, results).map { OnlineStore.ViewDeltas(view: $0.view.name, deltas: $1.deltas) }
         // A replay whose batch boundaries differ from the crashed run's: a delta spanning
         // partitions whose fences disagree is re-sent per partition, then a per-partition
@@ -218,8 +254,16 @@ public final class IngestionPipeline {
             }
             return eventsByEntity[view.name]?[entity] ?? []
         }
+        // Time spent sending and waiting for Redis, without the prefetch in between.
+        var applying = Duration.zero
         for round in 0..<3 {
-            let outcomes = try store.apply(pending, nowMs: nowMs)
+            var started = ContinuousClock.now
+            let sent = try store.send(pending, nowMs: nowMs)
+            applying += ContinuousClock.now - started
+            if round == 0 { prefetch() }
+            started = ContinuousClock.now
+            let outcomes = try store.outcomes(of: sent)
+            applying += ContinuousClock.now - started
             var retries: [OnlineStore.ViewDeltas] = []
             for (viewIndex, batch) in pending.enumerated() {
                 let folder = folders.first { $0.view.name == batch.view }!
@@ -243,6 +287,7 @@ public final class IngestionPipeline {
             logger.info("re-applying the unapplied part of \(retries.map(\.deltas.count).reduce(0, +)) entities after a replay")
             pending = retries
         }
+        metrics.recordApply(applying)
         var ignored = 0
         for (index, sourced) in events.enumerated() {
             if results.contains(where: { $0.used[index] }) {

@@ -199,6 +199,34 @@ import TesseraRedis
         #expect(try harness.feature("user_stats", "views_1h", "u-0") == Double(userEvents.filter { $0 % 3 != 0 }.count))
     }
 
+    /// While Redis applies a batch the next one is polled and folded; it is applied next,
+    /// once, and with prefetching off (a stop) the pipeline finishes it and takes no more.
+    @Test func theNextBatchIsPreparedWhileRedisAppliesOne() throws {
+        let harness = try Harness(start: start)
+        let events = (0..<400).map { Self.json("view", at: start - Int64($0) * 1_000, user: "u-\($0 % 5)", product: "p-\($0 % 3)") }
+        for (index, event) in events.enumerated() { try harness.publish([event], key: "u-\(index % 5)") }
+        let consumer = try harness.consumer()
+        defer { consumer.close() }
+        let pipeline = harness.pipeline(consumer: consumer, batchMaxEvents: 40)
+        var seen = 0
+        var sawPrefetch = false
+        let deadline = Date().addingTimeInterval(30)
+        while seen < 200 && Date() < deadline {
+            seen += try pipeline.processBatch().messages
+            sawPrefetch = sawPrefetch || pipeline.hasPendingBatch
+        }
+        #expect(sawPrefetch, "no batch was prepared while Redis applied one")
+        pipeline.prefetchesNextBatch = false
+        seen += try pipeline.processBatch().messages
+        #expect(!pipeline.hasPendingBatch)
+        pipeline.prefetchesNextBatch = true
+        try harness.drain(pipeline, expected: 400 - seen)
+        for product in 0..<3 {
+            #expect(try harness.feature("product_stats", "views_24h", "p-\(product)") == Double((0..<400).filter { $0 % 3 == product }.count))
+        }
+        #expect(harness.status.appliedEvents == 400)
+    }
+
     @Test func malformedEventsGoToTheDeadLetterTopicWithTheirReason() throws {
         let harness = try Harness(start: start)
         let bad: [(value: String, reason: String)] = [
