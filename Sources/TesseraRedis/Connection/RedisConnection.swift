@@ -68,12 +68,15 @@ public final class RedisConnection {
         try replies(to: write(count: count, command: command))
     }
 
-    /// Commands written and not yet answered: `replies(to:)` reads their answers. Nothing
-    /// else may use the connection in between.
+    /// Commands written and not yet answered: `replies(to:)` on the same connection reads
+    /// their answers. Nothing else may use the connection in between.
     public struct Written {
         let count: Int
         let firstName: String
-        let started: ContinuousClock.Instant
+        /// Time spent writing: the round trip's metric adds the wait for the replies, not
+        /// what the caller did in between.
+        let writing: Duration
+        let connection: ObjectIdentifier
     }
 
     /// Writes `count` commands built by `command(i)` (see `pipeline(count:command:)`) and
@@ -100,13 +103,15 @@ public final class RedisConnection {
             RedisCommandMetrics.record(command: firstName, since: started, failed: true)
             throw error
         }
-        return Written(count: count, firstName: firstName, started: started)
+        return Written(count: count, firstName: firstName, writing: ContinuousClock.now - started, connection: ObjectIdentifier(self))
     }
 
     /// The answers to written commands, in order.
     public func replies(to written: Written) throws -> [RedisReply] {
+        precondition(written.connection == ObjectIdentifier(self), "replies read on another connection than the commands were written to")
+        let started = ContinuousClock.now
         var answered = false
-        defer { RedisCommandMetrics.record(command: written.firstName, since: written.started, failed: !answered) }
+        defer { RedisCommandMetrics.record(command: written.firstName, took: written.writing + (ContinuousClock.now - started), failed: !answered) }
         guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
         var replies: [RedisReply] = []
         replies.reserveCapacity(written.count)

@@ -15,7 +15,10 @@ enum RedisCommandMetrics {
     private static let handles = Mutex<[String: Handles]>([:])
 
     static func record(command: String, since started: ContinuousClock.Instant, failed: Bool) {
-        let elapsed = ContinuousClock.now - started
+        record(command: command, took: ContinuousClock.now - started, failed: failed)
+    }
+
+    static func record(command: String, took elapsed: Duration, failed: Bool) {
         let handle = handles.withLock { cache in
             if let known = cache[command] { return known }
             let made = Handles(

@@ -50,9 +50,9 @@ public struct ApplyScript: Sendable {
     /// Keys and vectors expire when an entity has been quiet for its view's ttl plus a day.
     public static func retentionMs(_ view: StreamView) -> Int64 { view.ttlMs + 86_400_000 }
 
-    /// An apply in place renews the state's expiry only when the stored vector (written
-    /// together with the last renewal) is at least this old: a busy entity skips a command
-    /// per call, and its state still outlives a quiet spell of the ttl plus 23 hours.
+    /// A delta renews the state's expiry only when the last renewal (the state's `r` field,
+    /// the daemon's clock) is at least this old: a busy entity skips a command per call,
+    /// and its state still outlives a quiet spell of the ttl plus 23 hours 50 minutes.
     static let expiryRefreshMs: Int64 = 600_000
 
     static func inPlaceFeatures(of view: StreamView) -> [Int] {
@@ -69,7 +69,7 @@ public struct ApplyScript: Sendable {
         local now = tonumber(ARGV[4])
         local NAN = 0/0
         local partition = ARGV[1]
-        local newest, stored, blank
+        local newest, stored, blank, recent
         if partition == '*' then
           -- A rebuild with nothing to write for an entity Redis does not hold: the stream
           -- would have made no state for it either (its events changed no window).
@@ -83,15 +83,16 @@ public struct ApplyScript: Sendable {
           end
           newest = tonumber(redis.call('HGET', state, 'e') or '0')
         elseif partition ~= '' then
-          -- One HMGET: the newest event time, then every partition's fence.
+          -- One HMGET: the newest event time, every partition's fence, when the expiry was renewed.
           local fields, firsts, lasts
           if not string.find(partition, ',', 1, true) then
-            fields, firsts, lasts = {'e', 'f:' .. partition}, {tonumber(ARGV[2])}, {ARGV[3]}
+            fields, firsts, lasts = {'e', 'f:' .. partition, 'r'}, {tonumber(ARGV[2])}, {ARGV[3]}
           else
             fields, firsts, lasts = {'e'}, {}, {}
             for p in string.gmatch(partition, '%d+') do fields[#fields + 1] = 'f:' .. p end
             for o in string.gmatch(ARGV[2], '%d+') do firsts[#firsts + 1] = tonumber(o) end
             for o in string.gmatch(ARGV[3], '%d+') do lasts[#lasts + 1] = o end
+            fields[#fields + 1] = 'r'
           end
           local current = redis.call('HMGET', state, unpack(fields))
           local fresh, done = true, true
@@ -107,6 +108,9 @@ public struct ApplyScript: Sendable {
           end
           local set = {}
           for k = 1, #firsts do set[#set + 1] = fields[k + 1]; set[#set + 1] = lasts[k] end
+          local renewed = tonumber(current[#fields] or '')
+          recent = renewed and renewed <= now and now - renewed < \(expiryRefreshMs)
+          if not recent then set[#set + 1] = 'r'; set[#set + 1] = ARGV[4] end
           redis.call('HSET', state, unpack(set))
           -- No newest event time: no event ever reached this state, so it has no tiles.
           blank = not current[1]
@@ -220,7 +224,7 @@ public struct ApplyScript: Sendable {
         lua += """
         local packed = 'TV1' .. struct.pack('<Hddd\(String(repeating: "d", count: count))', \(count), \(view.layoutFingerprint), newest, now, unpack(v, 1, \(count)))
         redis.call('SET', vectorKey, packed, 'PX', '\(retentionMs(view))')
-        -- The state's expiry was set with the stored vector, less than \(expiryRefreshMs / 60_000) minutes ago.
+        -- A delta renews the state's expiry when the last renewal ('r') is \(expiryRefreshMs / 60_000) minutes old.
         if not recent then redis.call('PEXPIRE', state, '\(retentionMs(view))') end
         return {1, 0}
 
@@ -253,12 +257,11 @@ public struct ApplyScript: Sendable {
             return [.count, .sum, .approxDistinct].contains(view.slots[slot].aggregation) ? "0" : "NAN"
         }
         return """
-        local v, recent, fresh
+        local v, fresh
         if stored and not blank and string.sub(stored, 1, 3) == 'TV1' and #stored == \(3 + 2 + 24 + 8 * count) then
           local count, fingerprint, _, at = struct.unpack('<Hddd', stored, 4)
           if count == \(count) and fingerprint == \(view.layoutFingerprint) and now >= at\(sameTiles.map { "\n    and " + $0 }.joined()) then
             v = {struct.unpack('<\(String(repeating: "d", count: count))', stored, 30)}
-            recent = now - at < \(expiryRefreshMs)
           end
         elseif blank then
           v, fresh = {\(empty.joined(separator: ", "))}, true

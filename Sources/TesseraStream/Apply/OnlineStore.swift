@@ -63,7 +63,7 @@ public final class OnlineStore {
     /// Until then the store takes no other call.
     public struct SentDeltas {
         fileprivate let commands: [PlannedCommand]
-        fileprivate let written: RedisConnection.Written?
+        fileprivate let written: (RedisConnection, RedisConnection.Written)?
         fileprivate let scriptCommandIndex: [[Int]]
         fileprivate let changedCommandIndexes: [Int]
     }
@@ -195,12 +195,12 @@ public final class OnlineStore {
     }
 
     /// Writes the commands (none: nothing written) without waiting for their replies.
-    private func write(_ commands: [PlannedCommand]) throws -> RedisConnection.Written? {
+    private func write(_ commands: [PlannedCommand]) throws -> (RedisConnection, RedisConnection.Written)? {
         guard !commands.isEmpty else { return nil }
         let connection = try connected()
         // Every SHA before the pipeline starts: loading a script is a command of its own.
         for case .script(let view, _) in commands where shas[view] == nil { _ = try scriptSHA(view) }
-        return try connection.write(count: commands.count) { index -> [String.UTF8View] in
+        let written = try connection.write(count: commands.count) { index -> [String.UTF8View] in
             switch commands[index] {
             case .plain(let command):
                 guard command.first == "EVALSHA", let view = viewsBySHA[command[1]], let sha = shas[view] else { return command.map(\.utf8) }
@@ -211,18 +211,21 @@ public final class OnlineStore {
                 return build(shas[view]!).map(\.utf8)
             }
         }
+        return (connection, written)
     }
 
-    private func replies(to written: RedisConnection.Written?, of commands: [PlannedCommand]) throws -> [RedisReply] {
-        guard let written else { return [] }
-        let replies = try connected().replies(to: written)
+    /// Read on the connection the commands went to: a broken one throws, never waits.
+    private func replies(to written: (RedisConnection, RedisConnection.Written)?, of commands: [PlannedCommand]) throws -> [RedisReply] {
+        guard let (connection, written) = written else { return [] }
+        let replies = try connection.replies(to: written)
         guard replies.contains(where: RedisScript.isMissingScript) else { return replies }
         // Redis restarted or flushed its scripts: load them again and re-send. Safe to
         // repeat: fences make applied deltas no-ops and the other commands are idempotent.
         logger.notice("apply scripts missing in Redis; loading them again")
         shas.removeAll()
         for view in Set(viewsBySHA.values) { _ = try scriptSHA(view) }
-        return try connected().replies(to: try write(commands)!)
+        let (again, rewritten) = try write(commands)!
+        return try again.replies(to: rewritten)
     }
 
     private func scriptSHA(_ view: String) throws -> String {

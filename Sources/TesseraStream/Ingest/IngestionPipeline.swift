@@ -96,10 +96,17 @@ public final class IngestionPipeline {
     /// fails; nothing is committed then and the next call retries from the failed step
     /// (what was already applied is fenced off in Redis; a dead letter may repeat).
     public func processBatch() throws -> BatchReport {
-        if pending == nil, prefetched != nil {
+        if pending == nil, var next = prefetched {
             try retryPause.resume()
-            pending = prefetched
             prefetched = nil
+            // Folded at its poll. The roller has ticked since, and it files boundaries up to
+            // two seconds back: a batch older than a second is folded again at the current clock.
+            let nowMs = clock()
+            if nowMs - next.nowMs > 1_000 {
+                next.nowMs = nowMs
+                next.folded = nil
+            }
+            pending = next
         } else if pending == nil {
             try retryPause.resume()
             let messages: [KafkaMessage]

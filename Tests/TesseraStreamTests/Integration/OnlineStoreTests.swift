@@ -204,10 +204,10 @@ import TesseraRedis
         }
     }
 
-    /// An apply in place within 10 minutes of the stored vector leaves the state's expiry as
-    /// it was (one command less a call); a later one, or one that starts a blank state,
-    /// sets it to the full retention again.
-    @Test func theStateExpiryIsRenewedWhenTheVectorIsTenMinutesOld() throws {
+    /// A delta within 10 minutes of the state's last expiry renewal leaves the expiry as it
+    /// was (one command less a call); the first one 10 minutes after renews it, however
+    /// recent the stored vector, so a busy entity's state never runs out.
+    @Test func theStateExpiryIsRenewedTenMinutesAfterItsLastRenewal() throws {
         let catalog = try FeatureCatalog.load(yaml: """
             entities: {product: {join_keys: [product_id]}}
             stream_views:
@@ -230,9 +230,9 @@ import TesseraRedis
         try applyView(offset: 0, at: start)  // a blank state: expiry set
         #expect(try stateTTL() > retention - 60_000)
         _ = try store.run([["PEXPIRE", state, String(retention - 3_600_000)]])
-        try applyView(offset: 1, at: start + 9 * 60_000)  // in place, vector 9 minutes old: left alone
+        try applyView(offset: 1, at: start + 9 * 60_000)  // 9 minutes after the renewal: left alone
         #expect(try stateTTL() <= retention - 3_600_000)
-        try applyView(offset: 2, at: start + 20 * 60_000)  // vector 11 minutes old: renewed
+        try applyView(offset: 2, at: start + 18 * 60_000)  // vector 9 minutes old, renewal 18: renewed
         #expect(try stateTTL() > retention - 60_000)
         let vector = try #require(try readVector(store, view: view, entity: entity))
         #expect(vector.values == [3])
