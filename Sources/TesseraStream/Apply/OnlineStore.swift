@@ -10,7 +10,6 @@ public final class OnlineStore {
     private let calls: [String: ApplyCall]
     private var connection: RedisConnection?
     private var shas: [String: String] = [:]
-    private var viewsBySHA: [String: String] = [:]
     /// When on, every applied or recomputed entity is added to its view's changed set,
     /// which the snapshotter drains; off when snapshots are off, so nothing grows unread.
     private let tracksChanges: Bool
@@ -203,10 +202,7 @@ public final class OnlineStore {
         let written = try connection.write(count: commands.count) { index -> [String.UTF8View] in
             switch commands[index] {
             case .plain(let command):
-                guard command.first == "EVALSHA", let view = viewsBySHA[command[1]], let sha = shas[view] else { return command.map(\.utf8) }
-                var copy = command
-                copy[1] = sha
-                return copy.map(\.utf8)
+                return command.map(\.utf8)
             case .script(let view, let build):
                 return build(shas[view]!).map(\.utf8)
             }
@@ -222,8 +218,7 @@ public final class OnlineStore {
         // Redis restarted or flushed its scripts: load them again and re-send. Safe to
         // repeat: fences make applied deltas no-ops and the other commands are idempotent.
         logger.notice("apply scripts missing in Redis; loading them again")
-        shas.removeAll()
-        for view in Set(viewsBySHA.values) { _ = try scriptSHA(view) }
+        shas.removeAll()  // `write` loads the scripts again
         let (again, rewritten) = try write(commands)!
         return try again.replies(to: rewritten)
     }
@@ -232,7 +227,6 @@ public final class OnlineStore {
         if let sha = shas[view] { return sha }
         let sha = try calls[view]!.script.script.load(on: try connected())
         shas[view] = sha
-        viewsBySHA[sha] = view
         return sha
     }
 

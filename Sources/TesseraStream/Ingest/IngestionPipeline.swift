@@ -96,28 +96,29 @@ public final class IngestionPipeline {
     /// fails; nothing is committed then and the next call retries from the failed step
     /// (what was already applied is fenced off in Redis; a dead letter may repeat).
     public func processBatch() throws -> BatchReport {
-        if pending == nil, var next = prefetched {
+        if pending == nil {
             try retryPause.resume()
-            prefetched = nil
-            // Folded at its poll. The roller has ticked since, and it files boundaries up to
-            // two seconds back: a batch older than a second is folded again at the current clock.
-            let nowMs = clock()
-            if nowMs - next.nowMs > 1_000 {
-                next.nowMs = nowMs
-                next.folded = nil
-            }
-            pending = next
-        } else if pending == nil {
-            try retryPause.resume()
-            let messages: [KafkaMessage]
-            if deferred.isEmpty {
-                messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
+            if var next = prefetched {
+                prefetched = nil
+                // Folded at its poll. The roller has ticked since, and it files boundaries up to
+                // two seconds back: a batch older than a second is folded again at the current clock.
+                let nowMs = clock()
+                if nowMs - next.nowMs > 1_000 {
+                    next.nowMs = nowMs
+                    next.folded = nil
+                }
+                pending = next
             } else {
-                messages = Array(deferred.prefix(settings.batchMaxEvents))
-                deferred.removeFirst(messages.count)
+                let messages: [KafkaMessage]
+                if deferred.isEmpty {
+                    messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
+                } else {
+                    messages = Array(deferred.prefix(settings.batchMaxEvents))
+                    deferred.removeFirst(messages.count)
+                }
+                guard !messages.isEmpty else { return BatchReport() }
+                pending = PendingBatch(messages: messages, nowMs: clock(), report: BatchReport(messages: messages.count))
             }
-            guard !messages.isEmpty else { return BatchReport() }
-            pending = PendingBatch(messages: messages, nowMs: clock(), report: BatchReport(messages: messages.count))
         } else if retryPause.isPaused {
             deferred += Self.notYetHeld(try retryPause.keepGroupMembership(maxMessages: settings.batchMaxEvents),
                                         held: (pending?.messages ?? []) + (prefetched?.messages ?? []) + deferred)

@@ -176,6 +176,20 @@ import TesseraRedis
         try expectMatchesReference(store, catalog, events, nowMs: now)
     }
 
+    /// Redis lost its scripts (a restart, SCRIPT FLUSH): the store loads them again and
+    /// re-sends the batch, which applies once. The flush is server-wide; the project's other
+    /// script users (this store, the batch materializer) reload on NOSCRIPT the same way.
+    @Test func flushedScriptsAreLoadedAgainAndTheBatchApplied() throws {
+        let catalog = try TestServices.catalog()
+        let store = try makeStore(catalog)
+        let events = randomEvents(count: 120, endingAt: now, span: 2 * hour, seed: 13)
+        _ = try apply(store, catalog, Array(events.prefix(60)), nowMs: now)
+        _ = try store.run([["SCRIPT", "FLUSH"]])
+        let second = try apply(store, catalog, Array(events.suffix(60)), nowMs: now)
+        #expect(second.allSatisfy { $0.allSatisfy { $0 == .applied } })
+        try expectMatchesReference(store, catalog, events, nowMs: now)
+    }
+
     @Test func aReplayWithOtherBatchBoundariesReportsTheFence() throws {
         let catalog = try TestServices.catalog()
         let store = try makeStore(catalog)
