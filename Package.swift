@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "tessera", targets: ["tessera"]),
         // For the micro-benchmarks in Benchmarks/ (a separate package that depends on this one by path).
         .library(name: "TesseraCore", targets: ["TesseraCore"]),
+        .library(name: "TesseraRedis", targets: ["TesseraRedis"]),
         .library(name: "TesseraServe", targets: ["TesseraServe"]),
     ],
     dependencies: [

@@ -23,6 +23,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "TesseraCore", package: root),
+                .product(name: "TesseraRedis", package: root),
                 .product(name: "TesseraServe", package: root),
             ],
             path: "Benchmarks/TesseraBenchmarks",

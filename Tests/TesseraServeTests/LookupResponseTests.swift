@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TesseraCore
+import TesseraRedis
 @testable import TesseraServe
 
 /// The response encoder on its own, from packed vectors as Redis would return them: statuses,
@@ -8,18 +9,19 @@ import TesseraCore
 @Suite struct LookupResponseTests {
     let now: Int64 = 1_763_720_025_000
 
-    func encode(_ body: String, vectors: (VectorReads) -> [[UInt8]?]) throws -> (keys: [String], columns: [String: [String: [Any]]]) {
+    func encode(_ body: String, vectors: ([String]) -> [[UInt8]?]) throws -> (keys: [String], columns: [String: [String: [Any]]]) {
         let catalog = try LookupAPITests.catalog()
         let bytes = Array(body.utf8)
         let plan = try bytes.withUnsafeBytes { raw in
             Result { () throws(APIError) in try LookupPlan(body: raw, catalog: catalog, maxRows: 100) }
         }.get()
         let reads = VectorReads(plan: plan, keyspace: RedisKeyspace(prefix: "ts"))
-        let json = LookupResponse.encode(plan, reads: reads, vectors: vectors(reads), nowMs: now)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        let keys = (0..<reads.keys.count).map { String(decoding: reads.keys[$0]!, as: UTF8.self) }
+        let json = LookupResponse.encode(plan, reads: reads, vectors: ByteStrings(vectors(keys)), nowMs: now)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.readableBytesView)) as? [String: Any])
         let names = try #require((object["metadata"] as? [String: Any])?["feature_names"] as? [String])
         let results = try #require(object["results"] as? [[String: [Any]]])
-        return (reads.keys, Dictionary(uniqueKeysWithValues: zip(names, results)))
+        return (keys, Dictionary(uniqueKeysWithValues: zip(names, results)))
     }
 
     func streamVector(_ view: String, newestEventMs: Int64, values: [Double], fingerprint: UInt32? = nil) throws -> [UInt8] {
@@ -44,8 +46,8 @@ import TesseraCore
                           "product_catalog:price", "product_catalog:category", "product_catalog:brand", "product_catalog:in_stock"],
              "entities": {"user_id": ["u-fresh", "u-stale", "u-layout", "u-missing", "u-corrupt", "u-fresh"],
                           "product_id": ["p-1", "p-1", "p-2", "p-2", "p-2", "p-2"]}}
-            """#) { reads in
-            reads.keys.map { key -> [UInt8]? in
+            """#) { keys in
+            keys.map { key -> [UInt8]? in
                 switch key {
                 case "ts:{user_stats|u-fresh}:v": fresh
                 case "ts:{user_stats|u-stale}:v": stale

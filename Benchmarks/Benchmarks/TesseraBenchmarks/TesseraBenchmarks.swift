@@ -1,6 +1,7 @@
 import Benchmark
 import Foundation
 import TesseraCore
+import TesseraRedis
 import TesseraServe
 
 // Hot paths of the online path, on the demo clickstream that `tessera produce` publishes.
@@ -99,7 +100,7 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(VectorReads(plan: plan, keyspace: keyspace))
     }
     let reads = VectorReads(plan: plan, keyspace: keyspace)
-    let vectors = lookupVectors(reads.keys)
+    let vectors = lookupVectors((0..<reads.keys.count).map { String(decoding: reads.keys[$0]!, as: UTF8.self) })
     Benchmark("LookupResponse.encode 201 vectors, 2,700 cells") { _ in
         blackHole(LookupResponse.encode(plan, reads: reads, vectors: vectors, nowMs: nowMs))
     }
@@ -118,7 +119,7 @@ private func lookupBody() -> [UInt8] {
 }
 
 /// What Redis would answer for those keys: every vector present, as the bench's warm-up leaves most.
-private func lookupVectors(_ keys: [String]) -> [[UInt8]?] {
+private func lookupVectors(_ keys: [String]) -> ByteStrings {
     let users = catalog.streamView(named: "user_stats")!
     let product = productVector().encoded()
     let user = FeatureVector(
@@ -129,9 +130,9 @@ private func lookupVectors(_ keys: [String]) -> [[UInt8]?] {
         layoutFingerprint: catalog.batchView(named: "product_catalog")!.layoutFingerprint, sourceTimeMs: nowMs - 86_400_000,
         materializedAtMs: nowMs, values: [.double(24.99), .string("kitchen"), .string("Acme"), .bool(true), .double(0.731)]
     ).encoded()
-    return keys.map { key in
+    return ByteStrings(keys.map { key in
         if key.contains("{user_stats|") { return user }
         if key.contains("{product_catalog|") { return batch }
         return product
-    }
+    })
 }

@@ -75,8 +75,18 @@ public struct BatchVector: Sendable, Equatable {
     }
 
     /// Never traps on corrupt input: the lookup path treats a vector it cannot read as absent.
+    /// Reads the bytes where they are when they are contiguous, copying them only otherwise.
     public init(decoding bytes: some Collection<UInt8>) throws(DecodingError) {
-        var reader = ByteReader(bytes: Array(bytes))
+        let decoded = bytes.withContiguousStorageIfAvailable { contiguous in
+            Result { () throws(DecodingError) in try BatchVector(contiguous: contiguous) }
+        } ?? Array(bytes).withUnsafeBufferPointer { contiguous in
+            Result { () throws(DecodingError) in try BatchVector(contiguous: contiguous) }
+        }
+        self = try decoded.get()
+    }
+
+    private init(contiguous bytes: UnsafeBufferPointer<UInt8>) throws(DecodingError) {
+        var reader = ByteReader(bytes: bytes)
         guard reader.bytes.count >= BatchVector.headerBytes else { throw .truncated }
         guard reader.bytes[0..<3].elementsEqual(BatchVector.magic) else { throw .badMagic }
         reader.offset = 3
@@ -106,10 +116,10 @@ public struct BatchVector: Sendable, Equatable {
 
 /// Reads little-endian integers and byte runs, throwing instead of reading past the end.
 private struct ByteReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var offset = 0
 
-    mutating func take(_ count: Int) throws(BatchVector.DecodingError) -> ArraySlice<UInt8> {
+    mutating func take(_ count: Int) throws(BatchVector.DecodingError) -> Slice<UnsafeBufferPointer<UInt8>> {
         guard count <= bytes.count - offset else { throw .truncated }
         defer { offset += count }
         return bytes[offset..<(offset + count)]

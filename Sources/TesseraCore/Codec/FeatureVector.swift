@@ -36,21 +36,27 @@ public struct FeatureVector: Sendable, Equatable {
         case badMagic, truncated, countMismatch
     }
 
+    /// Reads the bytes where they are when they are contiguous (an array, or a slice of the
+    /// lookup's packed MGET reply), copying them only otherwise.
     public init(decoding bytes: some Collection<UInt8>) throws(DecodingError) {
-        let bytes = Array(bytes)
-        guard bytes.count >= FeatureVector.headerBytes else { throw .truncated }
-        guard bytes[0..<3].elementsEqual(FeatureVector.magic) else { throw .badMagic }
+        let decoded = bytes.withContiguousStorageIfAvailable(Self.decode) ?? Array(bytes).withUnsafeBufferPointer(Self.decode)
+        self = try decoded.get()
+    }
+
+    private static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<FeatureVector, DecodingError> {
+        guard bytes.count >= FeatureVector.headerBytes else { return .failure(.truncated) }
+        guard bytes[0..<3].elementsEqual(FeatureVector.magic) else { return .failure(.badMagic) }
         let count = Int(UInt16(bytes[3]) | UInt16(bytes[4]) << 8)
-        guard bytes.count == FeatureVector.headerBytes + 8 * count else { throw .countMismatch }
+        guard bytes.count == FeatureVector.headerBytes + 8 * count else { return .failure(.countMismatch) }
+        let raw = UnsafeRawBufferPointer(bytes)
         func double(at offset: Int) -> Double {
-            var bits: UInt64 = 0
-            for index in 0..<8 { bits |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
-            return Double(bitPattern: bits)
+            Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
         }
         // Exact conversions: a corrupt vector must not trap the lookup path.
-        layoutFingerprint = UInt32(exactly: double(at: 5)) ?? 0
-        newestEventMs = Int64(exactly: double(at: 13)) ?? 0
-        computedAtMs = Int64(exactly: double(at: 21)) ?? 0
-        values = (0..<count).map { double(at: FeatureVector.headerBytes + 8 * $0) }
+        return .success(FeatureVector(
+            layoutFingerprint: UInt32(exactly: double(at: 5)) ?? 0,
+            newestEventMs: Int64(exactly: double(at: 13)) ?? 0,
+            computedAtMs: Int64(exactly: double(at: 21)) ?? 0,
+            values: (0..<count).map { double(at: FeatureVector.headerBytes + 8 * $0) }))
     }
 }

@@ -42,6 +42,9 @@ public struct EntityKey: Sendable, Hashable, CustomStringConvertible {
     /// validated ids or normalised queries' ordinary text, and keeps keys readable.
     public var encoded: String { values.count == 1 ? values[0] : values.joined(separator: "\u{1F}") }
 
+    /// The byte between the values of `encoded`.
+    public static let separator: UInt8 = 0x1F
+
     public init(encoded: String) { values = encoded.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init) }
 
     public var description: String { values.joined(separator: "/") }

@@ -7,20 +7,26 @@ public struct RedisKeyspace: Sendable {
 
     public init(prefix: String) { self.prefix = prefix }
 
-    /// `prefix:{view|entity}suffix`, appended into one string reserved at its length: keys are
-    /// made per entity on the lookup and ingestion paths, and interpolation then `+` costs more.
+    /// `prefix:{view|entity}suffix`. Keys are made per entity on the lookup and ingestion
+    /// paths: the bytes are appended in place, with no string per piece.
+    private func appendEntityKey(view: String, entity: EntityKey, suffix: String, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: prefix.utf8)
+        bytes.append(contentsOf: ":{".utf8)
+        bytes.append(contentsOf: view.utf8)
+        bytes.append(UInt8(ascii: "|"))
+        for (index, value) in entity.values.enumerated() {
+            if index > 0 { bytes.append(EntityKey.separator) }
+            bytes.append(contentsOf: value.utf8)
+        }
+        bytes.append(UInt8(ascii: "}"))
+        bytes.append(contentsOf: suffix.utf8)
+    }
+
     private func entityKey(view: String, entity: EntityKey, suffix: String) -> String {
-        let encoded = entity.encoded
-        var key = ""
-        key.reserveCapacity(prefix.utf8.count + view.utf8.count + encoded.utf8.count + suffix.utf8.count + 4)
-        key += prefix
-        key += ":{"
-        key += view
-        key += "|"
-        key += encoded
-        key += "}"
-        key += suffix
-        return key
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(prefix.utf8.count + view.utf8.count + entity.values.reduce(0) { $0 + $1.utf8.count + 1 } + suffix.utf8.count + 3)
+        appendEntityKey(view: view, entity: entity, suffix: suffix, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Hash of tiles, lifetime aggregates, fences and the newest event time.
@@ -28,6 +34,11 @@ public struct RedisKeyspace: Sendable {
 
     /// The packed feature vector the lookup API reads.
     public func vectorKey(view: String, entity: EntityKey) -> String { entityKey(view: view, entity: entity, suffix: ":v") }
+
+    /// The same key's bytes appended to `bytes`: the lookup path packs all its keys in one buffer.
+    public func appendVectorKey(view: String, entity: EntityKey, to bytes: inout [UInt8]) {
+        appendEntityKey(view: view, entity: entity, suffix: ":v", to: &bytes)
+    }
 
     /// A SCAN pattern matching every vector key of a view (glob characters escaped).
     public func vectorKeyPattern(view: String) -> String {

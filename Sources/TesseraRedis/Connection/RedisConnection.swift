@@ -129,6 +129,62 @@ public final class RedisConnection {
         return replies
     }
 
+    /// `MGET` of every key in one round trip. The values come back packed the same way, nil
+    /// where a key has none (or holds another type): one copy of the reply, not one array per
+    /// value. An error reply (NOAUTH, a cluster's CROSSSLOT) throws; the connection stays usable.
+    public func mget(_ keys: ByteStrings) throws -> ByteStrings {
+        guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
+        let started = ContinuousClock.now
+        var answered = false
+        defer { RedisCommandMetrics.record(command: "MGET", since: started, failed: !answered) }
+        let name: StaticString = "MGET"
+        var pointers = [UnsafePointer<CChar>?](repeating: nil, count: keys.count + 1)
+        var lengths = [Int](repeating: 0, count: keys.count + 1)
+        pointers[0] = UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
+        lengths[0] = name.utf8CodeUnitCount
+        let status = keys.bytes.withUnsafeBytes { packed -> Int32 in
+            // Empty keys only: any valid address will do for zero bytes.
+            let base = packed.baseAddress ?? UnsafeRawPointer(name.utf8Start)
+            for (index, range) in keys.stringRanges.enumerated() {
+                guard let range else { preconditionFailure("MGET of a missing key") }
+                pointers[index + 1] = (base + range.lowerBound).assumingMemoryBound(to: CChar.self)
+                lengths[index + 1] = range.count
+            }
+            // hiredis copies the arguments before returning.
+            return redisAppendCommandArgv(context, Int32(keys.count + 1), &pointers, &lengths)
+        }
+        guard status == REDIS_OK else {
+            isBroken = true
+            throw RedisError("cannot queue command: \(Self.errorText(context))")
+        }
+        try flush(context)
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            isBroken = true
+            throw RedisError("lost connection to \(url): \(Self.errorText(context))")
+        }
+        defer { freeReplyObject(raw) }
+        answered = true
+        let reply = raw.assumingMemoryBound(to: redisReply.self).pointee
+        switch Int32(reply.type) {
+        case REDIS_REPLY_ARRAY where reply.elements == keys.count:
+            let items = (0..<Int(reply.elements)).map { reply.element[$0]!.pointee }
+            var values = ByteStrings(reservingCount: items.count, bytes: items.reduce(0) { $0 + $1.len })
+            for item in items {
+                if Int32(item.type) == REDIS_REPLY_STRING, let text = item.str {
+                    values.append(UnsafeRawBufferPointer(start: text, count: item.len))
+                } else {
+                    values.appendNil()
+                }
+            }
+            return values
+        case REDIS_REPLY_ERROR:
+            throw RedisError("MGET failed: \(String(decoding: Self.bytes(reply.str, reply.len), as: UTF8.self))")
+        default:
+            throw RedisError("MGET of \(keys.count) keys answered something else than \(keys.count) values")
+        }
+    }
+
     /// Writes out everything queued (blocking, within the connection's timeout).
     private func flush(_ context: UnsafeMutablePointer<redisContext>) throws {
         var done: Int32 = 0

@@ -4,8 +4,12 @@ struct JSONWriter {
     private(set) var bytes: [UInt8] = []
     private var needsComma = false
     private var numberText = ""
+    /// false: values back to back with nothing between them, such as a response's cells
+    /// encoded once each and copied into place later.
+    private let separated: Bool
 
-    init(capacity: Int = 256) {
+    init(capacity: Int = 256, separated: Bool = true) {
+        self.separated = separated
         bytes.reserveCapacity(capacity)
         numberText.reserveCapacity(32)
     }
@@ -119,7 +123,7 @@ struct JSONWriter {
     }
 
     private mutating func separate() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        if needsComma && separated { bytes.append(UInt8(ascii: ",")) }
         needsComma = false
     }
 }

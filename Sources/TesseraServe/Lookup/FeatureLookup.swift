@@ -1,4 +1,6 @@
+import NIOCore
 import TesseraCore
+import TesseraRedis
 
 /// Answers a validated lookup from packed vectors: one Redis round trip, then
 /// column-major results in Feast's shape.
@@ -6,7 +8,7 @@ struct FeatureLookup: Sendable {
     let keyspace: RedisKeyspace
     let store: VectorStore
 
-    func respond(to plan: LookupPlan, nowMs: Int64) async throws -> [UInt8] {
+    func respond(to plan: LookupPlan, nowMs: Int64) async throws -> ByteBuffer {
         let reads = VectorReads(plan: plan, keyspace: keyspace)
         let vectors = try await store.fetch(reads.keys)
         return LookupResponse.encode(plan, reads: reads, vectors: vectors, nowMs: nowMs)
@@ -15,7 +17,8 @@ struct FeatureLookup: Sendable {
 
 /// The vector keys one lookup reads, each once: a user repeated on every row is read once.
 public struct VectorReads: Sendable {
-    public private(set) var keys: [String] = []
+    /// Packed in one buffer: the MGET's arguments as they go to Redis.
+    public private(set) var keys = ByteStrings()
     /// Per view, per row: the index of its key in `keys`.
     var rowKeys: [[Int]] = []
     /// Per key: the view it belongs to.
@@ -24,11 +27,13 @@ public struct VectorReads: Sendable {
     public init(plan: LookupPlan, keyspace: RedisKeyspace) {
         // Each entity's rows are reduced to its distinct entities once, for all its views.
         let distinct = plan.entityRows.map(Self.distinct)
+        let keyCount = plan.viewEntities.reduce(0) { $0 + distinct[$1].entities.count }
+        keys = ByteStrings(reservingCount: keyCount, bytes: keyCount * 48)
         for (viewIndex, view) in plan.views.enumerated() {
             let (rows, entities) = distinct[plan.viewEntities[viewIndex]]
             let first = keys.count
             for entity in entities {
-                keys.append(keyspace.vectorKey(view: view.name, entity: entity))
+                keys.append { keyspace.appendVectorKey(view: view.name, entity: entity, to: &$0) }
                 keyViews.append(viewIndex)
             }
             rowKeys.append(rows.map { first + $0 })
@@ -38,6 +43,7 @@ public struct VectorReads: Sendable {
     /// Per row, the index of its entity among the distinct ones (in first-seen order), and those.
     private static func distinct(_ rows: [EntityKey]) -> (rows: [Int], entities: [EntityKey]) {
         var seen: [EntityKey: Int] = [:]
+        seen.reserveCapacity(rows.count)
         var entities: [EntityKey] = []
         var indexes: [Int] = []
         indexes.reserveCapacity(rows.count)

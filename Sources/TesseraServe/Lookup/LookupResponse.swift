@@ -1,9 +1,12 @@
+import NIOCore
 import TesseraCore
+import TesseraRedis
 
-/// The body of a lookup's answer in Feast's column-major shape, written straight into one
-/// pre-sized buffer. Whatever a cell's status and timestamp depend on (the vector's layout,
-/// its age, its time) is worked out once per vector, not once per cell, and its timestamp
-/// is formatted once and copied into every column.
+/// The body of a lookup's answer in Feast's column-major shape. Each vector is decoded once
+/// and each of its requested cells encoded once: a user on every row is formatted once, not
+/// once per row. Whatever a cell's status and timestamp depend on (the vector's layout, its
+/// age, its time) is worked out per vector too. The body is then measured exactly and put
+/// together in one buffer of that size by copying those pieces into place.
 public enum LookupResponse {
     enum Status {
         case present, notFound, nullValue, outsideMaxAge
@@ -22,40 +25,83 @@ public enum LookupResponse {
     /// The timestamp of cells with no time (join keys, NOT_FOUND): the epoch, as Feast answers.
     private static let epochStamp: StaticString = #""1970-01-01T00:00:00.000Z""#
 
-    /// One read vector as the cells of its row see it. Its values sit in one flat buffer per
-    /// kind, so reading a cell copies no array and touches no reference count.
+    /// One read vector as the cells of its row see it.
     enum Entry {
         /// No vector, an unreadable one, or one written under another feature layout (the
         /// config changed): NOT_FOUND, not trusted.
         case notFound
         /// Its newest event (stream) or source row (batch) is older than the view's ttl.
         case outsideMaxAge
-        /// Values at `start..<start + count` of the stream or batch values.
-        case stream(start: Int, count: Int)
-        case batch(start: Int, count: Int)
+        case stream([Double])
+        case batch([BatchValue])
     }
 
-    /// The decoded values of every vector of one response, by kind.
-    struct Values {
-        var stream: [Double] = []
-        var batch: [BatchValue] = []
+    /// Every cell the response shows, encoded once per key and requested feature of its view.
+    struct Cells {
+        /// The cells' JSON values back to back; cell i is `text[bounds[i]..<bounds[i + 1]]`.
+        var text: [UInt8] = []
+        var bounds: [Int] = [0]
+        var statuses: [Status] = []
+        /// Per key: the index of its first cell; its view's requested features follow in order.
+        var firstCell: [Int] = []
+        /// Quoted timestamps, `stampWidth` bytes each; per key, the index of its own.
+        var stamps: [UInt8] = []
+        var stampOfKey: [Int] = []
     }
 
     /// `vectors` holds the value of each of `reads.keys`, nil where Redis has none.
-    public static func encode(_ plan: LookupPlan, reads: VectorReads, vectors: [[UInt8]?], nowMs: Int64) -> [UInt8] {
-        // Per key: its entry, and its quoted timestamp (24 characters and 2 quotes) in `stamps`.
-        var entries: [Entry] = []
-        entries.reserveCapacity(vectors.count)
-        var stamps: [UInt8] = []
-        stamps.reserveCapacity(vectors.count * stampWidth)
-        var values = Values()
-        for (bytes, viewIndex) in zip(vectors, reads.keyViews) {
-            let (entry, timeMs) = Self.entry(bytes, view: plan.views[viewIndex], nowMs: nowMs, values: &values)
-            entries.append(entry)
-            appendStamp(timeMs, to: &stamps)
+    public static func encode(_ plan: LookupPlan, reads: VectorReads, vectors: ByteStrings, nowMs: Int64) -> ByteBuffer {
+        // Per view, the features its columns ask for; per column, its place among them.
+        var viewFeatures = [[LookupPlan.Column]](repeating: [], count: plan.views.count)
+        let columnSlots = plan.columns.map { column in
+            viewFeatures[column.view].append(column)
+            return viewFeatures[column.view].count - 1
         }
-        // About 48 bytes a cell: a value, its status and its timestamp.
-        var json = JSONWriter(capacity: 256 + plan.rowCount * (plan.columns.count + plan.joinKeys.count) * 48)
+        let cells = Self.cells(plan, reads: reads, vectors: vectors, viewFeatures: viewFeatures, nowMs: nowMs)
+        let head = Self.head(plan)
+        let size = bodySize(head: head, plan: plan, reads: reads, cells: cells, columnSlots: columnSlots)
+        var buffer = ByteBufferAllocator().buffer(capacity: size)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { memory in
+            var body = BodyWriter(memory: memory)
+            writeBody(head: head, plan: plan, reads: reads, cells: cells, columnSlots: columnSlots, to: &body)
+            precondition(body.count == size, "the body was measured at \(size) bytes and is \(body.count)")
+            return body.count
+        }
+        return buffer
+    }
+
+    private static func cells(
+        _ plan: LookupPlan, reads: VectorReads, vectors: ByteStrings, viewFeatures: [[LookupPlan.Column]], nowMs: Int64
+    ) -> Cells {
+        var cells = Cells()
+        let cellCount = reads.keyViews.reduce(0) { $0 + viewFeatures[$1].count }
+        cells.bounds.reserveCapacity(cellCount + 1)
+        cells.statuses.reserveCapacity(cellCount)
+        cells.firstCell.reserveCapacity(vectors.count)
+        cells.stamps.reserveCapacity(vectors.count * stampWidth)
+        cells.stampOfKey.reserveCapacity(vectors.count)
+        var json = JSONWriter(capacity: cellCount * 8, separated: false)
+        let checks = plan.views.map(VectorCheck.init)
+        var lastTimeMs: Int64 = 0
+        for (key, viewIndex) in reads.keyViews.enumerated() {
+            let (entry, timeMs) = Self.entry(vectors[key], check: checks[viewIndex], nowMs: nowMs)
+            // Vectors one after another often share a time (a batch view's rows): format it once.
+            if key == 0 || timeMs != lastTimeMs { appendStamp(timeMs, to: &cells.stamps) }
+            cells.stampOfKey.append(cells.stamps.count / stampWidth - 1)
+            lastTimeMs = timeMs
+            cells.firstCell.append(cells.statuses.count)
+            for column in viewFeatures[viewIndex] {
+                cells.statuses.append(writeValue(entry, feature: column.feature, wholeNumbers: column.wholeNumbers, to: &json))
+                cells.bounds.append(json.bytes.count)
+            }
+        }
+        cells.text = json.bytes
+        return cells
+    }
+
+    /// Everything before the feature columns: the names, then the join keys' columns.
+    private static func head(_ plan: LookupPlan) -> [UInt8] {
+        var json = JSONWriter(capacity: 1_024 + plan.rowCount * plan.joinKeys.count * 64)
         json.beginObject()
         json.key("metadata")
         json.beginObject()
@@ -84,40 +130,70 @@ public enum LookupResponse {
             json.endArray()
             json.endObject()
         }
-        var statuses: [Status] = []
-        statuses.reserveCapacity(plan.rowCount)
-        for column in plan.columns {
-            let rows = reads.rowKeys[column.view]
-            let (feature, wholeNumbers) = (column.feature, column.wholeNumbers)
-            statuses.removeAll(keepingCapacity: true)
-            json.beginObject()
-            json.key("values")
-            json.beginArray()
+        return json.bytes
+    }
+
+    // The fixed text around each feature column's three arrays.
+    private static let valuesOpen: StaticString = #"{"values":["#
+    private static let statusesOpen: StaticString = #"],"statuses":["#
+    private static let stampsOpen: StaticString = #"],"event_timestamps":["#
+    private static let arrayClose: StaticString = "]}"
+
+    /// The exact length `writeBody` writes, so the body is allocated once at its size.
+    private static func bodySize(head: [UInt8], plan: LookupPlan, reads: VectorReads, cells: Cells, columnSlots: [Int]) -> Int {
+        let perColumn = valuesOpen.utf8CodeUnitCount + statusesOpen.utf8CodeUnitCount + stampsOpen.utf8CodeUnitCount
+            + arrayClose.utf8CodeUnitCount
+        var size = head.count + arrayClose.utf8CodeUnitCount
+        for (index, column) in plan.columns.enumerated() {
+            if index > 0 || !plan.joinKeys.isEmpty { size += 1 }
+            let rows = reads.rowKeys[column.view], slot = columnSlots[index]
+            // Three commas between rows; a timestamp (the epoch's too) per row.
+            size += perColumn + 3 * max(rows.count - 1, 0) + stampWidth * rows.count
             for key in rows {
-                statuses.append(writeValue(entries[key], feature: feature, wholeNumbers: wholeNumbers, values: values, to: &json))
+                let cell = cells.firstCell[key] + slot
+                size += cells.bounds[cell + 1] - cells.bounds[cell] + cells.statuses[cell].json.utf8CodeUnitCount
             }
-            json.endArray()
-            json.key("statuses")
-            json.beginArray()
-            for status in statuses { json.encoded(status.json) }
-            json.endArray()
-            json.key("event_timestamps")
-            json.beginArray()
-            stamps.withUnsafeBufferPointer { stamps in
-                for (key, status) in zip(rows, statuses) {
-                    if status == .notFound {
-                        json.encoded(epochStamp)
-                    } else {
-                        json.encoded(UnsafeBufferPointer(rebasing: stamps[(key * stampWidth)..<((key + 1) * stampWidth)]))
+        }
+        return size
+    }
+
+    /// The head, then one object per feature column with a value, a status and a timestamp
+    /// per row, each copied from `cells`.
+    private static func writeBody(
+        head: [UInt8], plan: LookupPlan, reads: VectorReads, cells: Cells, columnSlots: [Int], to body: inout BodyWriter
+    ) {
+        head.withUnsafeBytes { body.write($0) }
+        cells.text.withUnsafeBytes { text in
+            cells.stamps.withUnsafeBytes { stamps in
+                for (index, column) in plan.columns.enumerated() {
+                    if index > 0 || !plan.joinKeys.isEmpty { body.write(byte: UInt8(ascii: ",")) }
+                    let rows = reads.rowKeys[column.view], slot = columnSlots[index]
+                    body.write(valuesOpen)
+                    for (row, key) in rows.enumerated() {
+                        if row > 0 { body.write(byte: UInt8(ascii: ",")) }
+                        let cell = cells.firstCell[key] + slot
+                        body.write(UnsafeRawBufferPointer(rebasing: text[cells.bounds[cell]..<cells.bounds[cell + 1]]))
                     }
+                    body.write(statusesOpen)
+                    for (row, key) in rows.enumerated() {
+                        if row > 0 { body.write(byte: UInt8(ascii: ",")) }
+                        body.write(cells.statuses[cells.firstCell[key] + slot].json)
+                    }
+                    body.write(stampsOpen)
+                    for (row, key) in rows.enumerated() {
+                        if row > 0 { body.write(byte: UInt8(ascii: ",")) }
+                        if cells.statuses[cells.firstCell[key] + slot] == .notFound {
+                            body.write(epochStamp)
+                        } else {
+                            let stamp = cells.stampOfKey[key] * stampWidth
+                            body.write(UnsafeRawBufferPointer(rebasing: stamps[stamp..<(stamp + stampWidth)]))
+                        }
+                    }
+                    body.write(arrayClose)
                 }
             }
-            json.endArray()
-            json.endObject()
         }
-        json.endArray()
-        json.endObject()
-        return json.bytes
+        body.write(arrayClose)
     }
 
     private static let stampWidth = 26
@@ -132,30 +208,38 @@ public enum LookupResponse {
         precondition(stamps.count - start == stampWidth, "a UTC timestamp with milliseconds has 24 characters")
     }
 
-    /// What a vector says for every cell of its row, and the time its cells are as of (0 when unknown).
-    private static func entry(_ bytes: [UInt8]?, view: LookupView, nowMs: Int64, values: inout Values) -> (Entry, Int64) {
-        guard let bytes else { return (.notFound, 0) }
-        switch view {
-        case .stream(let view):
-            guard let vector = try? FeatureVector(decoding: bytes), vector.layoutFingerprint == view.layoutFingerprint
-            else { return (.notFound, 0) }
-            if nowMs - vector.newestEventMs > view.ttlMs { return (.outsideMaxAge, vector.newestEventMs) }
-            values.stream.append(contentsOf: vector.values)
-            return (.stream(start: values.stream.count - vector.values.count, count: vector.values.count), vector.newestEventMs)
-        case .batch(let view):
-            guard let vector = try? BatchVector(decoding: bytes), vector.layoutFingerprint == view.layoutFingerprint
-            else { return (.notFound, 0) }
-            if nowMs - vector.sourceTimeMs > view.ttlMs { return (.outsideMaxAge, vector.sourceTimeMs) }
-            values.batch.append(contentsOf: vector.values)
-            return (.batch(start: values.batch.count - vector.values.count, count: vector.values.count), vector.sourceTimeMs)
+    /// What checking a view's vectors needs, copied out of the view once per response.
+    struct VectorCheck {
+        var isBatch: Bool
+        var layoutFingerprint: UInt32
+        var ttlMs: Int64
+
+        init(_ view: LookupView) {
+            switch view {
+            case .stream(let view): (isBatch, layoutFingerprint, ttlMs) = (false, view.layoutFingerprint, view.ttlMs)
+            case .batch(let view): (isBatch, layoutFingerprint, ttlMs) = (true, view.layoutFingerprint, view.ttlMs)
+            }
         }
+    }
+
+    /// What a vector says for every cell of its row, and the time its cells are as of (0 when unknown).
+    private static func entry(_ bytes: ArraySlice<UInt8>?, check: VectorCheck, nowMs: Int64) -> (Entry, Int64) {
+        guard let bytes else { return (.notFound, 0) }
+        if check.isBatch {
+            guard let vector = try? BatchVector(decoding: bytes), vector.layoutFingerprint == check.layoutFingerprint
+            else { return (.notFound, 0) }
+            if nowMs - vector.sourceTimeMs > check.ttlMs { return (.outsideMaxAge, vector.sourceTimeMs) }
+            return (.batch(vector.values), vector.sourceTimeMs)
+        }
+        guard let vector = try? FeatureVector(decoding: bytes), vector.layoutFingerprint == check.layoutFingerprint
+        else { return (.notFound, 0) }
+        if nowMs - vector.newestEventMs > check.ttlMs { return (.outsideMaxAge, vector.newestEventMs) }
+        return (.stream(vector.values), vector.newestEventMs)
     }
 
     /// Writes one cell's value (null unless PRESENT) and returns its status.
     /// `wholeNumbers`: a stream feature of type int64 or timestamp_ms.
-    private static func writeValue(
-        _ entry: Entry, feature: Int, wholeNumbers: Bool, values: Values, to json: inout JSONWriter
-    ) -> Status {
+    private static func writeValue(_ entry: Entry, feature: Int, wholeNumbers: Bool, to json: inout JSONWriter) -> Status {
         switch entry {
         case .notFound:
             json.null()
@@ -163,24 +247,24 @@ public enum LookupResponse {
         case .outsideMaxAge:
             json.null()
             return .outsideMaxAge
-        case .stream(let start, let count):
-            guard feature < count else {
+        case .stream(let values):
+            guard feature < values.count else {
                 json.null()
                 return .notFound
             }
-            let value = values.stream[start + feature]
+            let value = values[feature]
             if value.isNaN {
                 json.null()
                 return .nullValue
             }
             // Counts and times are whole and in range; anything else is written as it is.
             if wholeNumbers, let integer = Int64(exactly: value) { json.integer(integer) } else { json.number(value) }
-        case .batch(let start, let count):
-            guard feature < count else {
+        case .batch(let values):
+            guard feature < values.count else {
                 json.null()
                 return .notFound
             }
-            switch values.batch[start + feature] {
+            switch values[feature] {
             case .null:
                 json.null()
                 return .nullValue
@@ -191,5 +275,30 @@ public enum LookupResponse {
             }
         }
         return .present
+    }
+}
+
+/// Copies into memory measured beforehand (`LookupResponse.bodySize`); writing past its end traps.
+struct BodyWriter {
+    let memory: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
+
+    init(memory: UnsafeMutableRawBufferPointer) { self.memory = memory }
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count <= memory.count - count, "the body was measured shorter than it is")
+        guard let source = bytes.baseAddress, let base = memory.baseAddress else { return }
+        (base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func write(_ text: StaticString) {
+        write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    mutating func write(byte: UInt8) {
+        precondition(count < memory.count, "the body was measured shorter than it is")
+        memory[count] = byte
+        count += 1
     }
 }

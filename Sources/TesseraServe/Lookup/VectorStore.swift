@@ -14,20 +14,9 @@ public struct VectorStore: Sendable {
     }
 
     /// One MGET, one round trip; nil where a key has no value.
-    func fetch(_ keys: [String]) async throws -> [[UInt8]?] {
-        try await breaker.run { try await mget(keys) }
-    }
-
-    private func mget(_ keys: [String]) async throws -> [[UInt8]?] {
-        try await threads.runIfActive { [pool] in
-            let reply = try pool.withConnection { try $0.send(["MGET"] + keys) }
-            guard let items = reply.array, items.count == keys.count else {
-                throw RedisError("MGET answered \(reply.errorMessage ?? "an unexpected reply")")
-            }
-            return items.map { item -> [UInt8]? in
-                if case .bytes(let bytes) = item { return bytes }
-                return nil
-            }
+    func fetch(_ keys: ByteStrings) async throws -> ByteStrings {
+        try await breaker.run {
+            try await threads.runIfActive { [pool] in try pool.withConnection { try $0.mget(keys) } }
         }
     }
 

@@ -105,14 +105,14 @@ public struct LookupAPI: Sendable {
             try LookupPlan(body: bytes, catalog: catalog, maxRows: limits.maxEntitiesPerRequest)
         }
         entitiesPerRequest.record(plan.rowCount)
-        let bytes: [UInt8]
+        let answer: ByteBuffer
         do {
-            bytes = try await lookup.respond(to: plan, nowMs: clock())
+            answer = try await lookup.respond(to: plan, nowMs: clock())
         } catch {
             context.logger.error("online store read failed", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, code: "online_store_unavailable", message: "the online store did not answer; retry shortly")
         }
-        return json(bytes)
+        return json(answer)
     }
 
     private func readyz() async throws -> Response {
@@ -137,6 +137,10 @@ public struct LookupAPI: Sendable {
     }
 
     private func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        json(ByteBuffer(bytes: bytes), status: status)
+    }
+
+    private func json(_ body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 }

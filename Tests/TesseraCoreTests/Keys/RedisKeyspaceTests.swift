@@ -11,6 +11,18 @@ import TesseraCore
         #expect(keyspace.entity(fromVectorKey: keyspace.stateKey(view: "query_product_stats", entity: entity), view: "query_product_stats") == nil)
     }
 
+    @Test func keysAreSpelledOut() {
+        let keyspace = RedisKeyspace(prefix: "ts")
+        let pair = EntityKey(values: ["running shoes", "p-1"])
+        #expect(keyspace.vectorKey(view: "query_product_stats", entity: pair) == "ts:{query_product_stats|running shoes\u{1F}p-1}:v")
+        #expect(keyspace.stateKey(view: "user_stats", entity: EntityKey(values: ["u-1"])) == "ts:{user_stats|u-1}:s")
+        #expect(keyspace.distinctKey(view: "v", entity: EntityKey(values: ["é"]), slot: "d0", tile: 12) == "ts:{v|é}:h:d0:12")
+        // The lookup path packs the same bytes.
+        var packed: [UInt8] = [7]
+        keyspace.appendVectorKey(view: "query_product_stats", entity: pair, to: &packed)
+        #expect(packed == [7] + Array(keyspace.vectorKey(view: "query_product_stats", entity: pair).utf8))
+    }
+
     @Test func scanPatternsEscapeGlobCharacters() {
         #expect(RedisKeyspace(prefix: "t*[1]").vectorKeyPattern(view: "v?") == #"t\*\[1\]:{v\?|*}:v"#)
         #expect(RedisKeyspace.fencePartition(field: RedisKeyspace.fenceField(partition: 3)) == 3)
