@@ -85,6 +85,43 @@ import TesseraRedis
         #expect(columns["in_stock"]?["values"]?.first as? Bool == true)
     }
 
+    /// The exact bytes, so that a change of separators, order or measuring shows: a user on
+    /// every row (one vector read for two rows), a batch string with escapes, a missing
+    /// vector next to a present one, and a feature the vector is too short to hold.
+    @Test func theBodyIsExactlyFeastsShape() throws {
+        let catalog = try LookupAPITests.catalog()
+        let user = try #require(catalog.streamView(named: "user_stats"))
+        let shortUser = FeatureVector(
+            layoutFingerprint: user.layoutFingerprint, newestEventMs: now - 1_000, computedAtMs: now, values: [3, 0.25]).encoded()
+        let products = try #require(catalog.batchView(named: "product_catalog"))
+        let product = BatchVector(
+            layoutFingerprint: products.layoutFingerprint, sourceTimeMs: now - 5_000, materializedAtMs: now,
+            values: [.double(9.5), .string("a \"b\"\n"), .null, .bool(false), .int(7)]
+        ).encoded()
+        let body = Array(#"""
+            {"features": ["user_stats:views_1h", "user_stats:views_24h", "user_stats:spend_7d", "product_catalog:category"],
+             "entities": {"user_id": ["u-1", "u-1"], "product_id": ["p-1", "p-2"]}}
+            """#.utf8)
+        let plan = try body.withUnsafeBytes { raw in
+            Result { () throws(APIError) in try LookupPlan(body: raw, catalog: catalog, maxRows: 100) }
+        }.get()
+        let reads = VectorReads(plan: plan, keyspace: RedisKeyspace(prefix: "ts"))
+        let keys = (0..<reads.keys.count).map { String(decoding: reads.keys[$0]!, as: UTF8.self) }
+        #expect(keys == ["ts:{user_stats|u-1}:v", "ts:{product_catalog|p-1}:v", "ts:{product_catalog|p-2}:v"])
+        let json = LookupResponse.encode(plan, reads: reads, vectors: ByteStrings([shortUser, product, nil]), nowMs: now)
+        let userTime = "\"\(RFC3339.string(epochMilliseconds: now - 1_000))\""
+        let productTime = "\"\(RFC3339.string(epochMilliseconds: now - 5_000))\""
+        let epoch = #""1970-01-01T00:00:00.000Z""#
+        let expected = #"{"metadata":{"feature_names":["user_id","product_id","views_1h","views_24h","spend_7d","category"]},"results":["#
+            + #"{"values":["u-1","u-1"],"statuses":["PRESENT","PRESENT"],"event_timestamps":[\#(epoch),\#(epoch)]},"#
+            + #"{"values":["p-1","p-2"],"statuses":["PRESENT","PRESENT"],"event_timestamps":[\#(epoch),\#(epoch)]},"#
+            + #"{"values":[3,3],"statuses":["PRESENT","PRESENT"],"event_timestamps":[\#(userTime),\#(userTime)]},"#
+            + #"{"values":[0.25,0.25],"statuses":["PRESENT","PRESENT"],"event_timestamps":[\#(userTime),\#(userTime)]},"#
+            + #"{"values":[null,null],"statuses":["NOT_FOUND","NOT_FOUND"],"event_timestamps":[\#(epoch),\#(epoch)]},"#
+            + #"{"values":["a \"b\"\n",null],"statuses":["PRESENT","NOT_FOUND"],"event_timestamps":[\#(productTime),\#(epoch)]}]}"#
+        #expect(String(decoding: json.readableBytesView, as: UTF8.self) == expected)
+    }
+
     @Test func aVectorWithAnImpossibleTimeIsAnsweredNotATrap() throws {
         // Far in the future: not past its ttl, and beyond year 9999.
         let future = try streamVector("user_stats", newestEventMs: 400_000_000_000_000, values: [1])

@@ -72,14 +72,10 @@ struct JSONWriter {
     }
 
     /// An already encoded JSON value (a quoted status or timestamp kept for reuse), as it is.
-    mutating func encoded(_ value: UnsafeBufferPointer<UInt8>) {
-        separate()
-        bytes.append(contentsOf: value)
-        needsComma = true
-    }
-
     mutating func encoded(_ value: StaticString) {
-        value.withUTF8Buffer { encoded($0) }
+        separate()
+        value.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        needsComma = true
     }
 
     /// No String is made for each number: digits go into a small buffer from its end, then in at once.

@@ -85,7 +85,7 @@ public enum LookupResponse {
         var lastTimeMs: Int64 = 0
         for (key, viewIndex) in reads.keyViews.enumerated() {
             let (entry, timeMs) = Self.entry(vectors[key], check: checks[viewIndex], nowMs: nowMs)
-            // Vectors one after another often share a time (a batch view's rows): format it once.
+            // Vectors one after another often share a time (rows of one source time): format it once.
             if key == 0 || timeMs != lastTimeMs { appendStamp(timeMs, to: &cells.stamps) }
             cells.stampOfKey.append(cells.stamps.count / stampWidth - 1)
             lastTimeMs = timeMs
@@ -278,7 +278,8 @@ public enum LookupResponse {
     }
 }
 
-/// Copies into memory measured beforehand (`LookupResponse.bodySize`); writing past its end traps.
+/// Copies into memory measured beforehand (`LookupResponse.bodySize`). Writing past the memory
+/// traps; `encode` checks that exactly the measured size was written.
 struct BodyWriter {
     let memory: UnsafeMutableRawBufferPointer
     private(set) var count = 0
