@@ -40,12 +40,13 @@ public struct EntityKey: Sendable, Hashable, CustomStringConvertible {
 
     /// A single string for Redis key names; the unit separator cannot appear in
     /// validated ids or normalised queries' ordinary text, and keeps keys readable.
-    public var encoded: String { values.count == 1 ? values[0] : values.joined(separator: "\u{1F}") }
+    public var encoded: String { values.count == 1 ? values[0] : values.joined(separator: String(Self.separatorCharacter)) }
 
     /// The byte between the values of `encoded`.
     public static let separator: UInt8 = 0x1F
+    private static let separatorCharacter = Character(Unicode.Scalar(separator))
 
-    public init(encoded: String) { values = encoded.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init) }
+    public init(encoded: String) { values = encoded.split(separator: Self.separatorCharacter, omittingEmptySubsequences: false).map(String.init) }
 
     public var description: String { values.joined(separator: "/") }
 }

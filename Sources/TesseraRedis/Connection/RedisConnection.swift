@@ -116,11 +116,7 @@ public final class RedisConnection {
         var replies: [RedisReply] = []
         replies.reserveCapacity(written.count)
         for _ in 0..<written.count {
-            var raw: UnsafeMutableRawPointer?
-            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
-                isBroken = true
-                throw RedisError("lost connection to \(url): \(Self.errorText(context))")
-            }
+            let raw = try nextReply(context)
             let reply = raw.assumingMemoryBound(to: redisReply.self)
             replies.append(Self.copy(reply))
             freeReplyObject(raw)
@@ -153,25 +149,18 @@ public final class RedisConnection {
             // hiredis copies the arguments before returning.
             return redisAppendCommandArgv(context, Int32(keys.count + 1), &pointers, &lengths)
         }
-        guard status == REDIS_OK else {
-            isBroken = true
-            throw RedisError("cannot queue command: \(Self.errorText(context))")
-        }
+        try checkQueued(status, context)
         try flush(context)
-        var raw: UnsafeMutableRawPointer?
-        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
-            isBroken = true
-            throw RedisError("lost connection to \(url): \(Self.errorText(context))")
-        }
+        let raw = try nextReply(context)
         defer { freeReplyObject(raw) }
         answered = true
         let reply = raw.assumingMemoryBound(to: redisReply.self).pointee
         switch Int32(reply.type) {
         case REDIS_REPLY_ARRAY where reply.elements == keys.count:
-            let items = (0..<Int(reply.elements)).map { reply.element[$0]!.pointee }
-            var values = ByteStrings(reservingCount: items.count, bytes: items.reduce(0) { $0 + $1.len })
-            for item in items {
-                if Int32(item.type) == REDIS_REPLY_STRING, let text = item.str {
+            let items = UnsafeBufferPointer(start: reply.element, count: reply.elements)
+            var values = ByteStrings(reservingCount: items.count, bytes: items.reduce(0) { $0 + ($1?.pointee.len ?? 0) })
+            for element in items {
+                if let item = element?.pointee, Int32(item.type) == REDIS_REPLY_STRING, let text = item.str {
                     values.append(UnsafeRawBufferPointer(start: text, count: item.len))
                 } else {
                     values.appendNil()
@@ -183,6 +172,23 @@ public final class RedisConnection {
         default:
             throw RedisError("MGET of \(keys.count) keys answered something else than \(keys.count) values")
         }
+    }
+
+    /// The next reply, to be freed by the caller; a lost connection breaks this one.
+    private func nextReply(_ context: UnsafeMutablePointer<redisContext>) throws -> UnsafeMutableRawPointer {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            isBroken = true
+            throw RedisError("lost connection to \(url): \(Self.errorText(context))")
+        }
+        return raw
+    }
+
+    /// hiredis could not queue a command (out of memory): the connection's buffer is unknown.
+    private func checkQueued(_ status: Int32, _ context: UnsafeMutablePointer<redisContext>) throws {
+        guard status != REDIS_OK else { return }
+        isBroken = true
+        throw RedisError("cannot queue command: \(Self.errorText(context))")
     }
 
     /// Writes out everything queued (blocking, within the connection's timeout).
@@ -213,10 +219,7 @@ public final class RedisConnection {
             var pointers: [UnsafePointer<CChar>?] = starts.map { base + $0 }
             return redisAppendCommandArgv(context, Int32(command.count), &pointers, &lengths)
         }
-        guard status == REDIS_OK else {
-            isBroken = true
-            throw RedisError("cannot queue command: \(Self.errorText(context))")
-        }
+        try checkQueued(status, context)
         return buffer.count
     }
 
