@@ -35,7 +35,7 @@ let package = Package(
         // The only code that touches librdkafka.
         .target(name: "TesseraKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // The only code that touches hiredis.
-        .target(name: "TesseraRedis", dependencies: ["CHiredis", .product(name: "Metrics", package: "swift-metrics")]),
+        .target(name: "TesseraRedis", dependencies: ["CHiredis", "TesseraCore", .product(name: "Metrics", package: "swift-metrics")]),
         // The only code that touches libpq.
         .target(name: "TesseraPostgres", dependencies: [
             "CLibPQ", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Metrics", package: "swift-metrics"),

@@ -20,6 +20,15 @@ public struct ByteStrings: Sendable, Equatable {
         }
     }
 
+    /// The arguments of one command, packed.
+    public init<Argument: Collection<UInt8>>(arguments: [Argument]) {
+        self.init(reservingCount: arguments.count, bytes: arguments.reduce(0) { $0 + $1.count })
+        for argument in arguments { append(argument) }
+    }
+
+    /// The same from text arguments.
+    public init(arguments: [String]) { self.init(arguments: arguments.map(\.utf8)) }
+
     public var count: Int { ranges.count }
 
     /// The i-th string's bytes (indexed into `bytes`, so not from 0), or nil.

@@ -37,4 +37,14 @@ public struct ClickEvent: Sendable, Equatable {
 
 public enum EventType: String, Sendable, CaseIterable {
     case view, click, addToCart = "add_to_cart", purchase
+
+    /// The position in `allCases`, for tables indexed by event type.
+    var ordinal: Int {
+        switch self {
+        case .view: 0
+        case .click: 1
+        case .addToCart: 2
+        case .purchase: 3
+        }
+    }
 }

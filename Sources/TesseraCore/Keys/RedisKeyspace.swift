@@ -32,6 +32,11 @@ public struct RedisKeyspace: Sendable {
     /// Hash of tiles, lifetime aggregates, fences and the newest event time.
     public func stateKey(view: String, entity: EntityKey) -> String { entityKey(view: view, entity: entity, suffix: ":s") }
 
+    /// The same key's bytes appended to `bytes`: script calls are built as bytes.
+    public func appendStateKey(view: String, entity: EntityKey, to bytes: inout [UInt8]) {
+        appendEntityKey(view: view, entity: entity, suffix: ":s", to: &bytes)
+    }
+
     /// The packed feature vector the lookup API reads.
     public func vectorKey(view: String, entity: EntityKey) -> String { entityKey(view: view, entity: entity, suffix: ":v") }
 
@@ -63,7 +68,18 @@ public struct RedisKeyspace: Sendable {
 
     /// One HyperLogLog per approx-distinct slot and tile.
     public func distinctKey(view: String, entity: EntityKey, slot: String, tile: Int64) -> String {
-        entityKey(view: view, entity: entity, suffix: ":h:\(slot):\(tile)")
+        var bytes: [UInt8] = []
+        appendDistinctKeyStem(view: view, entity: entity, slot: slot, to: &bytes)
+        DecimalText.append(tile, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// What the HyperLogLog keys of one entity and slot share, `prefix:{view|entity}:h:<slot>:`:
+    /// a key is the stem and the tile number, so a script call's run of them is built from one stem.
+    public func appendDistinctKeyStem(view: String, entity: EntityKey, slot: String, to bytes: inout [UInt8]) {
+        appendEntityKey(view: view, entity: entity, suffix: ":h:", to: &bytes)
+        bytes.append(contentsOf: slot.utf8)
+        bytes.append(UInt8(ascii: ":"))
     }
 
     /// Entities to recompute when a tile leaves a window at `boundaryMs`.
@@ -87,7 +103,18 @@ public struct RedisKeyspace: Sendable {
 
     // Fields of the state hash; the apply script builds the same names.
     /// `slot` is an `AggregationSlot.storageName`.
-    public static func tileField(slot: String, tile: Int64) -> String { "\(slot):\(tile)" }
+    public static func tileField(slot: String, tile: Int64) -> String {
+        var bytes: [UInt8] = []
+        appendTileField(slot: slot, tile: tile, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func appendTileField(slot: String, tile: Int64, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: slot.utf8)
+        bytes.append(UInt8(ascii: ":"))
+        DecimalText.append(tile, to: &bytes)
+    }
+
     /// For `last`: the event time that goes with the value in `tileField`/`lifetimeField`.
     public static func timeField(of field: String) -> String { field + "t" }
     public static func lifetimeField(slot: String) -> String { slot }

@@ -15,16 +15,33 @@ public struct SourcedEvent: Sendable {
 /// one Redis script call per batch however many events and source partitions it had.
 public struct TileFolder: Sendable {
     public var view: StreamView
-    /// Windowed features by slot: the windows whose expiry each touched tile schedules.
-    private let windowsBySlot: [[Int64]]
+    /// Per event type (`EventType.allCases` order), the slots that take its events, with
+    /// what folding needs of each: looked up once here, not per event (a `Set` lookup per
+    /// slot and event was a fifth of the fold).
+    private let slotsByType: [[SlotRule]]
     /// Tile length and longest window of each windowed slot, for the too-old check.
     private let windowedSlots: [(tileMs: Int64, longestWindowMs: Int64)]
     /// Slots with no window: they take every event, however old.
     private let lifetimeSlots: [AggregationSlot]
 
+    private struct SlotRule: Sendable {
+        var id: Int
+        var aggregation: Aggregation
+        var field: EventField?
+        var tileMs: Int64?
+        var longestWindowMs: Int64
+        /// The windows whose expiry each touched tile schedules.
+        var windows: [Int64]
+    }
+
     public init(view: StreamView) {
         self.view = view
-        windowsBySlot = view.slots.map { view.windows(ofSlot: $0.id) }
+        slotsByType = EventType.allCases.map { type in
+            view.slots.filter { $0.eventTypes?.contains(type) ?? true }.map { slot in
+                SlotRule(id: slot.id, aggregation: slot.aggregation, field: slot.field, tileMs: slot.tileMs,
+                         longestWindowMs: slot.longestWindowMs, windows: view.windows(ofSlot: slot.id))
+            }
+        }
         windowedSlots = view.slots.compactMap { slot in slot.tileMs.map { ($0, slot.longestWindowMs) } }
         lifetimeSlots = view.slots.filter { $0.tileMs == nil }
     }
@@ -65,8 +82,8 @@ public struct TileFolder: Sendable {
     /// `perPartition` folds one delta per (entity, source partition) instead of one per
     /// entity: the fallback when one entity's fences disagree across partitions.
     public func fold(_ events: some Sequence<SourcedEvent>, nowMs: Int64, perPartition: Bool = false) -> Result {
-        var deltas: [GroupKey: EntityDelta] = [:]
-        var order: [GroupKey] = []
+        var deltas: [EntityDelta] = []
+        var deltaIndex: [GroupKey: Int] = [:]
         var tooOld = 0
         var unkeyed = 0
         var used: [Bool] = []
@@ -78,13 +95,17 @@ public struct TileFolder: Sendable {
             if ignores(event, nowMs: nowMs) { tooOld += 1; used.append(false); continue }
             used.append(true)
             let groupKey = GroupKey(entity: entity, partition: perPartition ? sourced.partition : nil)
-            if deltas[groupKey] == nil {
-                deltas[groupKey] = EntityDelta(entity: entity, offsets: [])
-                order.append(groupKey)
+            let index: Int
+            if let known = deltaIndex[groupKey] {
+                index = known
+            } else {
+                index = deltas.count
+                deltaIndex[groupKey] = index
+                deltas.append(EntityDelta(entity: entity, offsets: []))
             }
-            add(event, offset: sourced.offset, partition: sourced.partition, nowMs: nowMs, to: &deltas[groupKey]!)
+            add(event, offset: sourced.offset, partition: sourced.partition, nowMs: nowMs, to: &deltas[index])
         }
-        return Result(deltas: order.map { deltas[$0]! }, tooOld: tooOld, unkeyed: unkeyed, used: used)
+        return Result(deltas: deltas, tooOld: tooOld, unkeyed: unkeyed, used: used)
     }
 
     private func add(_ event: ClickEvent, offset: Int64, partition: Int32, nowMs: Int64, to delta: inout EntityDelta) {
@@ -92,13 +113,13 @@ public struct TileFolder: Sendable {
         delta.eventCount += 1
         delta.newestEventMs = max(delta.newestEventMs, event.timestampMs)
 
-        for slot in view.slots where slot.accepts(event) {
+        for slot in slotsByType[event.type.ordinal] {
             var cell = EntityDelta.Cell(slot: slot.id, tile: nil)
             if let tileMs = slot.tileMs {
                 let tile = TileMath.tileIndex(timeMs: event.timestampMs, tileMs: tileMs)
                 // A tile outside every window of this slot would never be read.
                 guard TileMath.expiryMs(tile: tile, tileMs: tileMs, windowMs: slot.longestWindowMs) > nowMs else { continue }
-                for windowMs in windowsBySlot[slot.id] {
+                for windowMs in slot.windows {
                     let boundary = TileMath.expiryMs(tile: tile, tileMs: tileMs, windowMs: windowMs)
                     if boundary > nowMs { delta.rollBoundaries.insert(boundary) }
                 }

@@ -55,16 +55,16 @@ public final class RedisConnection {
 
     /// The same with arguments as raw bytes, e.g. a packed vector that is not UTF-8.
     public func pipeline<Argument: Collection<UInt8>>(_ commands: [[Argument]]) throws -> [RedisReply] {
-        try pipeline(count: commands.count) { commands[$0] }
+        try pipeline(count: commands.count) { ByteStrings(arguments: commands[$0]) }
     }
 
     /// Bytes of commands queued before they are written out while later ones are built.
     static let flushBytes = 64 * 1024
 
-    /// `count` commands built one at a time by `command(i)`, then all replies read: one round
-    /// trip. Written out every `flushBytes`, so Redis starts on the first commands while the
-    /// caller is still building the rest.
-    public func pipeline<Argument: Collection<UInt8>>(count: Int, command: (Int) throws -> [Argument]) throws -> [RedisReply] {
+    /// `count` commands built one at a time by `command(i)`, each its arguments packed, then
+    /// all replies read: one round trip. Written out every `flushBytes`, so Redis starts on
+    /// the first commands while the caller is still building the rest.
+    public func pipeline(count: Int, command: (Int) throws -> ByteStrings) throws -> [RedisReply] {
         try replies(to: write(count: count, command: command))
     }
 
@@ -81,21 +81,24 @@ public final class RedisConnection {
 
     /// Writes `count` commands built by `command(i)` (see `pipeline(count:command:)`) and
     /// returns without waiting, so the caller can work while Redis does.
-    public func write<Argument: Collection<UInt8>>(count: Int, command: (Int) throws -> [Argument]) throws -> Written {
+    public func write(count: Int, command: (Int) throws -> ByteStrings) throws -> Written {
         guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
         let started = ContinuousClock.now
         var firstName = "NONE"
-        var queued = 0
+        var formatted: [UInt8] = []
+        formatted.reserveCapacity(Self.flushBytes + Self.flushBytes / 4)
         do {
             for index in 0..<count {
                 let arguments = try command(index)
                 if index == 0 { firstName = RedisCommandMetrics.name(of: arguments) }
-                queued += try append(arguments, to: context)
-                if queued >= Self.flushBytes {
+                RESPEncoder.append(arguments, to: &formatted)
+                if formatted.count >= Self.flushBytes {
+                    try queue(formatted, to: context)
                     try flush(context)
-                    queued = 0
+                    formatted.removeAll(keepingCapacity: true)
                 }
             }
+            if !formatted.isEmpty { try queue(formatted, to: context) }
             try flush(context)
         } catch {
             // Part of the pipeline may be out: the connection cannot be used for another.
@@ -202,25 +205,12 @@ public final class RedisConnection {
         }
     }
 
-    /// Queues one command; returns the bytes of its arguments.
-    private func append<Argument: Collection<UInt8>>(_ command: [Argument], to context: UnsafeMutablePointer<redisContext>) throws -> Int {
-        // One contiguous buffer for all arguments; hiredis copies them before returning.
-        var buffer: [UInt8] = []
-        var starts: [Int] = []
-        var lengths: [Int] = []
-        for argument in command {
-            starts.append(buffer.count)
-            buffer.append(contentsOf: argument)
-            lengths.append(buffer.count - starts[starts.count - 1])
-        }
-        buffer.append(0)  // never empty, so the base address exists
-        let status = buffer.withUnsafeBufferPointer { bytes in
-            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
-            var pointers: [UnsafePointer<CChar>?] = starts.map { base + $0 }
-            return redisAppendCommandArgv(context, Int32(command.count), &pointers, &lengths)
+    /// Queues commands already in Redis's wire format; hiredis copies them before returning.
+    private func queue(_ formatted: [UInt8], to context: UnsafeMutablePointer<redisContext>) throws {
+        let status = formatted.withUnsafeBytes { bytes in
+            redisAppendFormattedCommand(context, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
         }
         try checkQueued(status, context)
-        return buffer.count
     }
 
     private func expectOK(_ reply: RedisReply, doing what: String) throws {

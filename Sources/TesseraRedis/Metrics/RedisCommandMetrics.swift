@@ -33,8 +33,8 @@ enum RedisCommandMetrics {
 
     /// The command's name as metrics label it: upper case, at most 24 bytes (a malformed
     /// first argument cannot make an unbounded label).
-    static func name<Argument: Collection<UInt8>>(of command: [Argument]?) -> String {
-        guard let first = command?.first else { return "NONE" }
+    static func name(of command: ByteStrings) -> String {
+        guard command.count > 0, let first = command[0] else { return "NONE" }
         let letters = first.prefix(24).filter { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0 & 0xDF) }
         return letters.isEmpty ? "OTHER" : String(decoding: letters.map { $0 & 0xDF }, as: UTF8.self)
     }

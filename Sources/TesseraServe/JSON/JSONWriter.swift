@@ -1,3 +1,5 @@
+import TesseraCore
+
 /// A small streaming JSON writer for responses on the hot path: appends bytes, no
 /// intermediate dictionaries.
 struct JSONWriter {
@@ -81,20 +83,7 @@ struct JSONWriter {
     /// No String is made for each number: digits go into a small buffer from its end, then in at once.
     mutating func integer(_ value: Int64) {
         separate()
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var magnitude = value.magnitude
-            var start = digits.count
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                start -= 1
-                digits[start] = UInt8(ascii: "-")
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
-        }
+        DecimalText.append(value, to: &bytes)
         needsComma = true
     }
 

@@ -1,4 +1,5 @@
 import TesseraCore
+import TesseraRedis
 
 /// Builds the EVALSHA command for one entity: a delta to apply, or (with no delta) a
 /// recompute at `nowMs`.
@@ -30,14 +31,19 @@ public struct ApplyCall: Sendable {
         inPlaceBySlot = view.slots.map { slot in features.indices.filter { features[$0].slot == slot.id } }
     }
 
-    private func field(_ cell: EntityDelta.Cell) -> String {
-        cell.tile.map { RedisKeyspace.tileField(slot: storageNames[cell.slot], tile: $0) } ?? RedisKeyspace.lifetimeField(slot: storageNames[cell.slot])
+    /// The cell's field in the state hash, appended as bytes.
+    private func appendField(_ cell: EntityDelta.Cell, to bytes: inout [UInt8]) {
+        if let tile = cell.tile {
+            RedisKeyspace.appendTileField(slot: storageNames[cell.slot], tile: tile, to: &bytes)
+        } else {
+            bytes.append(contentsOf: RedisKeyspace.lifetimeField(slot: storageNames[cell.slot]).utf8)
+        }
     }
 
     /// What the delta adds to each in-place feature at `nowMs` (see `ApplyScript`): the sum
     /// of its counts or sums, or the least or greatest of its values, over the tiles the
     /// feature's window reads then; "" for a minimum or maximum the delta has no value for.
-    private func contributions(_ delta: EntityDelta, nowMs: Int64) -> [String] {
+    private func appendContributions(_ delta: EntityDelta, nowMs: Int64, to command: inout ByteStrings) {
         var totals = [Double](repeating: 0, count: inPlaceFeatures.count)
         var extremes = [Double?](repeating: nil, count: inPlaceFeatures.count)
         func reads(_ feature: InPlaceFeature, _ tile: Int64) -> Bool {
@@ -62,99 +68,149 @@ public struct ApplyCall: Sendable {
             guard let tile = cell.tile else { continue }
             for index in inPlaceBySlot[cell.slot] where reads(inPlaceFeatures[index], tile) { extremes[index] = max(extremes[index] ?? value, value) }
         }
-        return inPlaceFeatures.indices.map { index in
+        for index in inPlaceFeatures.indices {
             switch script.view.slots[inPlaceFeatures[index].slot].aggregation {
-            case .count: return String(counts[index])
-            case .sum: return String(totals[index])
-            default: return extremes[index].map { String($0) } ?? ""
+            case .count: command.append(writing: { DecimalText.append(counts[index], to: &$0) })
+            case .sum: command.append(String(totals[index]).utf8)
+            default: command.append((extremes[index].map { String($0) } ?? "").utf8)
             }
         }
     }
 
     /// The keys one call touches: state, vector, then every approx-distinct tile the
-    /// windows read at `nowMs` (per slot, first tile to last), and the ranges that name them.
-    private struct Keys {
-        var keys: [String]
-        var ranges: [String] = []
-        var distinct: [Int: (first: Int64, count: Int64, base: Int)] = [:]
+    /// windows read at `nowMs` (per slot, first tile to last). The same for every entity at
+    /// one `nowMs`, so it is worked out before any key is written.
+    private struct KeyLayout {
+        struct DistinctTiles {
+            var slot: Int
+            var first: Int64
+            var count: Int64
+            /// The KEYS index (from 1, as Lua counts) of the first tile's key.
+            var base: Int
+        }
+        var distinct: [DistinctTiles] = []
+        var count = 2
 
         /// The KEYS index of an approx-distinct tile, or nil when no window reads it.
         func index(slot: Int, tile: Int64) -> Int? {
-            guard let range = distinct[slot], tile >= range.first, tile < range.first + range.count else { return nil }
+            guard let range = distinct.first(where: { $0.slot == slot }), tile >= range.first, tile < range.first + range.count else { return nil }
             return range.base + Int(tile - range.first)
         }
     }
 
-    private func keys(entity: EntityKey, nowMs: Int64) -> Keys {
-        let view = script.view
-        var result = Keys(keys: [keyspace.stateKey(view: view.name, entity: entity), keyspace.vectorKey(view: view.name, entity: entity)])
-        for slot in view.slots where slot.aggregation == .approxDistinct {
+    private func keyLayout(nowMs: Int64) -> KeyLayout {
+        var layout = KeyLayout()
+        for slot in script.view.slots where slot.aggregation == .approxDistinct {
             let tileMs = slot.tileMs!
             let first = TileMath.firstTile(nowMs: nowMs, windowMs: slot.longestWindowMs, tileMs: tileMs)
             let last = TileMath.tileIndex(timeMs: nowMs + script.futureToleranceMs, tileMs: tileMs)
-            result.distinct[slot.id] = (first, last - first + 1, result.keys.count + 1)
-            let name = storageNames[slot.id]
-            for tile in first...last {
-                result.keys.append(keyspace.distinctKey(view: view.name, entity: entity, slot: name, tile: tile))
-            }
-            result.ranges += [String(first), String(last - first + 1)]
+            layout.distinct.append(.init(slot: slot.id, first: first, count: last - first + 1, base: layout.count + 1))
+            layout.count += Int(last - first + 1)
         }
-        return result
+        return layout
+    }
+
+    /// EVALSHA, the SHA, the key count and the keys of `layout`, for `entity`.
+    private func appendHead(sha: String, layout: KeyLayout, entity: EntityKey, to command: inout ByteStrings) {
+        let view = script.view.name
+        command.append("EVALSHA".utf8)
+        command.append(sha.utf8)
+        command.append(writing: { DecimalText.append(Int64(layout.count), to: &$0) })
+        command.append(writing: { keyspace.appendStateKey(view: view, entity: entity, to: &$0) })
+        command.append(writing: { keyspace.appendVectorKey(view: view, entity: entity, to: &$0) })
+        var stem: [UInt8] = []
+        for range in layout.distinct {
+            stem.removeAll(keepingCapacity: true)
+            keyspace.appendDistinctKeyStem(view: view, entity: entity, slot: storageNames[range.slot], to: &stem)
+            for tile in range.first..<(range.first + range.count) {
+                command.append(writing: { key in
+                    key.append(contentsOf: stem)
+                    DecimalText.append(tile, to: &key)
+                })
+            }
+        }
+    }
+
+    /// Per approx-distinct slot: its first tile and tile count, as the script reads them.
+    private func appendRanges(_ layout: KeyLayout, to command: inout ByteStrings) {
+        for range in layout.distinct {
+            command.append(writing: { DecimalText.append(range.first, to: &$0) })
+            command.append(writing: { DecimalText.append(range.count, to: &$0) })
+        }
     }
 
     /// A HyperLogLog lives one tile past the moment its tile leaves the slot's longest window
     /// (relative, so it holds whatever Redis's clock says).
-    private func distinctTTL(_ add: EntityDelta.DistinctAdd, nowMs: Int64) -> String {
+    private func distinctTTL(_ add: EntityDelta.DistinctAdd, nowMs: Int64) -> Int64 {
         let slot = script.view.slots[add.slot]
         let expiry = TileMath.expiryMs(tile: add.tile, tileMs: slot.tileMs!, windowMs: slot.longestWindowMs) + slot.tileMs!
-        return String(max(expiry - nowMs, 1_000))
+        return max(expiry - nowMs, 1_000)
     }
 
     private static func sortedAdds(_ adds: Set<EntityDelta.DistinctAdd>) -> [EntityDelta.DistinctAdd] {
         adds.sorted { ($0.slot, $0.tile, $0.member) < ($1.slot, $1.tile, $1.member) }
     }
 
-    /// Applies a delta, or (with no delta) recomputes the entity at `nowMs`.
-    /// A delta's ops are sorted by cell, so equal deltas send equal commands.
-    public func command(sha: String, entity: EntityKey, delta: EntityDelta?, nowMs: Int64) -> [String] {
-        let keys = keys(entity: entity, nowMs: nowMs)
-        var ops: [String] = []
-        if let delta {
-            for (cell, amount) in delta.counts.sorted(by: { $0.key < $1.key }) { ops += ["i", field(cell), String(amount), ""] }
-            for (cell, amount) in delta.sums.sorted(by: { $0.key < $1.key }) { ops += ["f", field(cell), String(amount), ""] }
-            for (cell, value) in delta.minimums.sorted(by: { $0.key < $1.key }) { ops += ["<", field(cell), String(value), ""] }
-            for (cell, value) in delta.maximums.sorted(by: { $0.key < $1.key }) { ops += [">", field(cell), String(value), ""] }
-            for (cell, timed) in delta.lasts.sorted(by: { $0.key < $1.key }) {
-                ops += ["L", field(cell), String(timed.value), String(timed.timeMs)]
-            }
-            for add in Self.sortedAdds(delta.distinctAdds) {
-                guard let index = keys.index(slot: add.slot, tile: add.tile) else { continue }
-                ops += ["H", String(index), add.member, distinctTTL(add, nowMs: nowMs)]
-            }
-        }
+    /// Applies a delta, or (with no delta) recomputes the entity at `nowMs`, as the packed
+    /// arguments of one EVALSHA. A delta's ops are sorted by cell, so equal deltas send equal
+    /// commands.
+    public func command(sha: String, entity: EntityKey, delta: EntityDelta?, nowMs: Int64) -> ByteStrings {
+        let layout = keyLayout(nowMs: nowMs)
+        var command = ByteStrings(reservingCount: layout.count + 64, bytes: 64 * (layout.count + 16))
+        appendHead(sha: sha, layout: layout, entity: entity, to: &command)
         guard let delta else {
-            let head = ["", "0", "0", String(nowMs), "0", String(ops.count / 4)]
-            return ["EVALSHA", sha, String(keys.keys.count)] + keys.keys + head + ops + keys.ranges
+            for argument in ["", "0", "0", String(nowMs), "0", "0"] { command.append(argument.utf8) }
+            appendRanges(layout, to: &command)
+            return command
         }
         let offsets = delta.offsets.sorted { $0.partition < $1.partition }
-        let head = [
-            offsets.map { String($0.partition) }.joined(separator: ","), offsets.map { String($0.first) }.joined(separator: ","),
-            offsets.map { String($0.last) }.joined(separator: ","), String(nowMs), String(delta.newestEventMs), String(ops.count / 4),
-        ]
-        return ["EVALSHA", sha, String(keys.keys.count)] + keys.keys + head + ops + keys.ranges + contributions(delta, nowMs: nowMs)
+        let adds = Self.sortedAdds(delta.distinctAdds).compactMap { add in layout.index(slot: add.slot, tile: add.tile).map { (add, $0) } }
+        let opCount = delta.counts.count + delta.sums.count + delta.minimums.count + delta.maximums.count + delta.lasts.count + adds.count
+        command.append(offsets.map { String($0.partition) }.joined(separator: ",").utf8)
+        command.append(offsets.map { String($0.first) }.joined(separator: ",").utf8)
+        command.append(offsets.map { String($0.last) }.joined(separator: ",").utf8)
+        command.append(writing: { DecimalText.append(nowMs, to: &$0) })
+        command.append(writing: { DecimalText.append(delta.newestEventMs, to: &$0) })
+        command.append(writing: { DecimalText.append(Int64(opCount), to: &$0) })
+
+        func op(_ code: String, _ cell: EntityDelta.Cell, _ value: String, _ extra: String = "") {
+            command.append(code.utf8)
+            command.append(writing: { appendField(cell, to: &$0) })
+            command.append(value.utf8)
+            command.append(extra.utf8)
+        }
+        for (cell, amount) in delta.counts.sorted(by: { $0.key < $1.key }) {
+            command.append("i".utf8)
+            command.append(writing: { appendField(cell, to: &$0) })
+            command.append(writing: { DecimalText.append(amount, to: &$0) })
+            command.append([])
+        }
+        for (cell, amount) in delta.sums.sorted(by: { $0.key < $1.key }) { op("f", cell, String(amount)) }
+        for (cell, value) in delta.minimums.sorted(by: { $0.key < $1.key }) { op("<", cell, String(value)) }
+        for (cell, value) in delta.maximums.sorted(by: { $0.key < $1.key }) { op(">", cell, String(value)) }
+        for (cell, timed) in delta.lasts.sorted(by: { $0.key < $1.key }) { op("L", cell, String(timed.value), String(timed.timeMs)) }
+        for (add, index) in adds {
+            command.append("H".utf8)
+            command.append(writing: { DecimalText.append(Int64(index), to: &$0) })
+            command.append(add.member.utf8)
+            command.append(writing: { DecimalText.append(distinctTTL(add, nowMs: nowMs), to: &$0) })
+        }
+        appendRanges(layout, to: &command)
+        appendContributions(delta, nowMs: nowMs, to: &command)
+        return command
     }
 
     /// Replaces the rebuilt slots of an entity with a backfill's values, if its fences
     /// are still those the backfill read.
-    public func command(sha: String, rebuild: EntityRebuild, nowMs: Int64) -> [String] {
+    public func command(sha: String, rebuild: EntityRebuild, nowMs: Int64) -> ByteStrings {
         let view = script.view
-        let keys = keys(entity: rebuild.entity, nowMs: nowMs)
+        let layout = keyLayout(nowMs: nowMs)
         var ops: [String] = []
         for range in rebuild.clearedTiles {
             let slot = view.slots[range.slot]
             if slot.aggregation == .approxDistinct {
                 for tile in stride(from: range.first, through: range.last, by: 1) {
-                    if let index = keys.index(slot: slot.id, tile: tile) { ops += ["D", String(index), "", ""] }
+                    if let index = layout.index(slot: slot.id, tile: tile) { ops += ["D", String(index), "", ""] }
                 }
             } else {
                 ops += ["C", slot.storageName, String(range.first), String(range.last)]
@@ -168,12 +224,16 @@ public struct ApplyCall: Sendable {
             ops += ["T", field, String(timed.value), String(timed.timeMs)]
         }
         for add in Self.sortedAdds(rebuild.distinctMembers) {
-            guard let index = keys.index(slot: add.slot, tile: add.tile) else { continue }
-            ops += ["H", String(index), add.member, distinctTTL(add, nowMs: nowMs)]
+            guard let index = layout.index(slot: add.slot, tile: add.tile) else { continue }
+            ops += ["H", String(index), add.member, String(distinctTTL(add, nowMs: nowMs))]
         }
         let fences = rebuild.fences.map { "\($0.partition)=\($0.expected ?? "")>\($0.cutoff)" }.joined(separator: ";")
         let writesNothing = rebuild.counts.isEmpty && rebuild.values.isEmpty && rebuild.lasts.isEmpty && rebuild.distinctMembers.isEmpty
         let head = ["*", fences, writesNothing ? "1" : "0", String(nowMs), String(rebuild.newestEventMs), String(ops.count / 4)]
-        return ["EVALSHA", sha, String(keys.keys.count)] + keys.keys + head + ops + keys.ranges
+        var command = ByteStrings()
+        appendHead(sha: sha, layout: layout, entity: rebuild.entity, to: &command)
+        for argument in head + ops { command.append(argument.utf8) }
+        appendRanges(layout, to: &command)
+        return command
     }
 }

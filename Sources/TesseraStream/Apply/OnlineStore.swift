@@ -181,7 +181,7 @@ public final class OnlineStore {
     /// SHA when it is sent.
     fileprivate enum PlannedCommand {
         case plain([String])
-        case script(view: String, build: (_ sha: String) -> [String])
+        case script(view: String, build: (_ sha: String) -> ByteStrings)
     }
 
     /// Plain commands, e.g. the roller's SMEMBERS and cursor updates.
@@ -199,12 +199,12 @@ public final class OnlineStore {
         let connection = try connected()
         // Every SHA before the pipeline starts: loading a script is a command of its own.
         for case .script(let view, _) in commands where shas[view] == nil { _ = try scriptSHA(view) }
-        let written = try connection.write(count: commands.count) { index -> [String.UTF8View] in
+        let written = try connection.write(count: commands.count) { index -> ByteStrings in
             switch commands[index] {
             case .plain(let command):
-                return command.map(\.utf8)
+                return ByteStrings(arguments: command)
             case .script(let view, let build):
-                return build(shas[view]!).map(\.utf8)
+                return build(shas[view]!)
             }
         }
         return (connection, written)
