@@ -112,10 +112,11 @@ public struct ApplyScript: Sendable {
           recent = renewed and renewed <= now and now - renewed < \(expiryRefreshMs)
           if not recent then set[#set + 1] = 'r'; set[#set + 1] = ARGV[4] end
           redis.call('HSET', state, unpack(set))
-          -- No newest event time: no event ever reached this state, so it has no tiles.
+          -- No newest event time: no event ever reached this state, so it has no tiles,
+          -- and a vector is not worth reading (the first delta starts from empty windows).
           blank = not current[1]
           newest = tonumber(current[1] or '0')
-          stored = redis.call('GET', vectorKey)
+          if not blank then stored = redis.call('GET', vectorKey) end
         else
           newest = tonumber(redis.call('HGET', state, 'e') or '0')
         end
@@ -258,7 +259,7 @@ public struct ApplyScript: Sendable {
         }
         return """
         local v, fresh
-        if stored and not blank and string.sub(stored, 1, 3) == 'TV1' and #stored == \(3 + 2 + 24 + 8 * count) then
+        if stored and string.sub(stored, 1, 3) == 'TV1' and #stored == \(3 + 2 + 24 + 8 * count) then
           local count, fingerprint, _, at = struct.unpack('<Hddd', stored, 4)
           if count == \(count) and fingerprint == \(view.layoutFingerprint) and now >= at\(sameTiles.map { "\n    and " + $0 }.joined()) then
             v = {struct.unpack('<\(String(repeating: "d", count: count))', stored, 30)}
