@@ -31,7 +31,7 @@ public struct AggregationSlot: Sendable, Hashable {
         return String(repeating: "0", count: 8 - hex.count) + hex
     }
 
-    public func accepts(_ event: ClickEvent) -> Bool {
-        eventTypes?.contains(event.type) ?? true
-    }
+    public func accepts(_ event: ClickEvent) -> Bool { accepts(event.type) }
+
+    public func accepts(_ type: EventType) -> Bool { eventTypes?.contains(type) ?? true }
 }

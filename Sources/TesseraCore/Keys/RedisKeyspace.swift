@@ -66,16 +66,9 @@ public struct RedisKeyspace: Sendable {
         return escaped
     }
 
-    /// One HyperLogLog per approx-distinct slot and tile.
-    public func distinctKey(view: String, entity: EntityKey, slot: String, tile: Int64) -> String {
-        var bytes: [UInt8] = []
-        appendDistinctKeyStem(view: view, entity: entity, slot: slot, to: &bytes)
-        DecimalText.append(tile, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// What the HyperLogLog keys of one entity and slot share, `prefix:{view|entity}:h:<slot>:`:
-    /// a key is the stem and the tile number, so a script call's run of them is built from one stem.
+    /// One HyperLogLog per approx-distinct slot and tile: its key is this stem,
+    /// `prefix:{view|entity}:h:<slot>:`, and the tile number, so a script call's run of them
+    /// is built from one stem.
     public func appendDistinctKeyStem(view: String, entity: EntityKey, slot: String, to bytes: inout [UInt8]) {
         appendEntityKey(view: view, entity: entity, suffix: ":h:", to: &bytes)
         bytes.append(contentsOf: slot.utf8)
@@ -109,6 +102,7 @@ public struct RedisKeyspace: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The same field's bytes appended to `bytes`: script calls are built as bytes.
     public static func appendTileField(slot: String, tile: Int64, to bytes: inout [UInt8]) {
         bytes.append(contentsOf: slot.utf8)
         bytes.append(UInt8(ascii: ":"))

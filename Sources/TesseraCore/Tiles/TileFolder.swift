@@ -14,7 +14,7 @@ public struct SourcedEvent: Sendable {
 /// Folds a batch of events into one delta per entity for one view, so a hot entity costs
 /// one Redis script call per batch however many events and source partitions it had.
 public struct TileFolder: Sendable {
-    public var view: StreamView
+    public let view: StreamView
     /// Per event type (`EventType.allCases` order), the slots that take its events, with
     /// what folding needs of each: looked up once here, not per event (a `Set` lookup per
     /// slot and event was a fifth of the fold).
@@ -37,7 +37,7 @@ public struct TileFolder: Sendable {
     public init(view: StreamView) {
         self.view = view
         slotsByType = EventType.allCases.map { type in
-            view.slots.filter { $0.eventTypes?.contains(type) ?? true }.map { slot in
+            view.slots.filter { $0.accepts(type) }.map { slot in
                 SlotRule(id: slot.id, aggregation: slot.aggregation, field: slot.field, tileMs: slot.tileMs,
                          longestWindowMs: slot.longestWindowMs, windows: view.windows(ofSlot: slot.id))
             }

@@ -85,8 +85,8 @@ public final class RedisConnection {
         guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
         let started = ContinuousClock.now
         var firstName = "NONE"
+        // Grows with the first chunk and keeps its capacity for the next ones.
         var formatted: [UInt8] = []
-        formatted.reserveCapacity(Self.flushBytes + Self.flushBytes / 4)
         do {
             for index in 0..<count {
                 let arguments = try command(index)
@@ -98,7 +98,7 @@ public final class RedisConnection {
                     formatted.removeAll(keepingCapacity: true)
                 }
             }
-            if !formatted.isEmpty { try queue(formatted, to: context) }
+            try queue(formatted, to: context)
             try flush(context)
         } catch {
             // Part of the pipeline may be out: the connection cannot be used for another.
@@ -207,6 +207,7 @@ public final class RedisConnection {
 
     /// Queues commands already in Redis's wire format; hiredis copies them before returning.
     private func queue(_ formatted: [UInt8], to context: UnsafeMutablePointer<redisContext>) throws {
+        guard !formatted.isEmpty else { return }
         let status = formatted.withUnsafeBytes { bytes in
             redisAppendFormattedCommand(context, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
         }

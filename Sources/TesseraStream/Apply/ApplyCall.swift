@@ -78,8 +78,8 @@ public struct ApplyCall: Sendable {
     }
 
     /// The keys one call touches: state, vector, then every approx-distinct tile the
-    /// windows read at `nowMs` (per slot, first tile to last). The same for every entity at
-    /// one `nowMs`, so it is worked out before any key is written.
+    /// windows read at `nowMs` (per slot, first tile to last). Worked out before any key is
+    /// written, because the key count comes first.
     private struct KeyLayout {
         struct DistinctTiles {
             var slot: Int
@@ -230,7 +230,7 @@ public struct ApplyCall: Sendable {
         let fences = rebuild.fences.map { "\($0.partition)=\($0.expected ?? "")>\($0.cutoff)" }.joined(separator: ";")
         let writesNothing = rebuild.counts.isEmpty && rebuild.values.isEmpty && rebuild.lasts.isEmpty && rebuild.distinctMembers.isEmpty
         let head = ["*", fences, writesNothing ? "1" : "0", String(nowMs), String(rebuild.newestEventMs), String(ops.count / 4)]
-        var command = ByteStrings()
+        var command = ByteStrings(reservingCount: layout.count + head.count + ops.count + 8, bytes: 64 * (layout.count + 16))
         appendHead(sha: sha, layout: layout, entity: rebuild.entity, to: &command)
         for argument in head + ops { command.append(argument.utf8) }
         appendRanges(layout, to: &command)

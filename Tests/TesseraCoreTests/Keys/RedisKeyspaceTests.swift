@@ -16,7 +16,10 @@ import TesseraCore
         let pair = EntityKey(values: ["running shoes", "p-1"])
         #expect(keyspace.vectorKey(view: "query_product_stats", entity: pair) == "ts:{query_product_stats|running shoes\u{1F}p-1}:v")
         #expect(keyspace.stateKey(view: "user_stats", entity: EntityKey(values: ["u-1"])) == "ts:{user_stats|u-1}:s")
-        #expect(keyspace.distinctKey(view: "v", entity: EntityKey(values: ["é"]), slot: "d0", tile: 12) == "ts:{v|é}:h:d0:12")
+        var stem: [UInt8] = []
+        keyspace.appendDistinctKeyStem(view: "v", entity: EntityKey(values: ["é"]), slot: "d0", to: &stem)
+        #expect(String(decoding: stem, as: UTF8.self) == "ts:{v|é}:h:d0:")
+        #expect(RedisKeyspace.tileField(slot: "d0", tile: -3) == "d0:-3")
         // The lookup path packs the same bytes.
         var packed: [UInt8] = [7]
         keyspace.appendVectorKey(view: "query_product_stats", entity: pair, to: &packed)

@@ -4,6 +4,11 @@ import Testing
 @Suite struct TileFolderTests {
     let now: Int64 = 1_763_720_000_000
 
+    /// The folder indexes its per-type slot lists by `ordinal`: it must follow `allCases`.
+    @Test func eventTypeOrdinalsFollowAllCases() {
+        #expect(EventType.allCases.map(\.ordinal) == Array(EventType.allCases.indices))
+    }
+
     @Test func foldsOneDeltaPerEntityAcrossPartitions() throws {
         let view = try #require(try DefaultConfig.catalog().streamView(named: "product_stats"))
         let folder = TileFolder(view: view)

@@ -73,4 +73,38 @@ import TesseraRedis
             "", "0", "0", String(nowMs), "0", "0", String(first), String(hll.count),
         ])
     }
+
+    @Test func aRebuildCallIsSpelledOut() throws {
+        let (call, view) = try call()
+        let (first, hll) = distinctKeys(view)
+        let tile = TileMath.tileIndex(timeMs: nowMs - 60_000, tileMs: 150_000)
+        let views = view.slots.first { $0.aggregation == .count }!
+        let users = view.slots.first { $0.aggregation == .approxDistinct }!
+        let revenue = view.slots.first { $0.aggregation == .sum }!
+        var rebuild = EntityRebuild(entity: EntityKey(values: ["p-1"]))
+        rebuild.fences = [.init(partition: 0, expected: "4", cutoff: 9), .init(partition: 2, expected: nil, cutoff: 3)]
+        rebuild.clearedTiles = [.init(slot: views.id, first: tile - 1, last: tile), .init(slot: users.id, first: tile, last: tile)]
+        rebuild.clearedLifetimeSlots = [revenue.id]
+        rebuild.counts = ["\(views.storageName):\(tile)": 2]
+        rebuild.values = [revenue.storageName: 5]
+        rebuild.distinctMembers = [.init(slot: users.id, tile: tile, member: "u-1")]
+        rebuild.newestEventMs = nowMs - 60_000
+        let command = strings(call.command(sha: "f00d", rebuild: rebuild, nowMs: nowMs))
+        let index = String(3 + Int(tile - first))
+        let ttl = String(TileMath.expiryMs(tile: tile, tileMs: 150_000, windowMs: 3_600_000) + 150_000 - nowMs)
+        #expect(command == ["EVALSHA", "f00d", String(2 + hll.count), "ts:{v|p-1}:s", "ts:{v|p-1}:v"] + hll + [
+            "*", "0=4>9;2=>3", "0", String(nowMs), String(nowMs - 60_000), "6",
+            "C", views.storageName, String(tile - 1), String(tile),
+            "D", index, "", "",
+            "X", revenue.storageName, "", "",
+            "S", "\(views.storageName):\(tile)", "2", "",
+            "S", revenue.storageName, "5.0", "",
+            "H", index, "u-1", ttl,
+            String(first), String(hll.count),
+        ])
+
+        // A rebuild that writes nothing says so, so the script leaves an absent entity absent.
+        let empty = strings(call.command(sha: "f00d", rebuild: EntityRebuild(entity: EntityKey(values: ["p-1"])), nowMs: nowMs))
+        #expect(Array(empty[(5 + hll.count)...]) == ["*", "", "1", String(nowMs), "0", "0", String(first), String(hll.count)])
+    }
 }
