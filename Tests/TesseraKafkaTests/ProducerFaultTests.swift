@@ -92,8 +92,14 @@ import TesseraKafka
         }
         let cluster = try TestCluster(partitions: 1)
         let observed = try await onOwnThread {
-            let producer = try cluster.producer(settings: ["queue.buffering.max.messages": "5", "reconnect.backoff.max.ms": "200"],
-                                                enqueueTimeout: .seconds(2))
+            // Under the full suite's load the queued records twice stayed undelivered through a
+            // 20 s final flush after the broker came back (2 of 6 clean runs; never alone), with
+            // nothing logged meanwhile. The cause is not known: metadata refreshed every second
+            // (5 minutes by default) and a 60 s flush cover the likeliest waits. This test is
+            // about the enqueue bound, not how fast the producer recovers.
+            let producer = try cluster.producer(
+                settings: ["queue.buffering.max.messages": "5", "reconnect.backoff.max.ms": "200", "topic.metadata.refresh.interval.ms": "1000"],
+                enqueueTimeout: .seconds(2))
             // Far more records than the queue holds: send waits for deliveries to make room.
             for index in 0..<200 {
                 try producer.send(topic: cluster.topic, key: nil, value: bytes("\(index)"))
@@ -109,7 +115,7 @@ import TesseraKafka
             let sendIntoFullQueueTook = started.duration(to: .now)
 
             try cluster.broker.setBrokerUp()
-            try producer.flush(timeoutMs: 20_000)
+            try producer.flush(timeoutMs: 60_000)
             return Observed(sendIntoFullQueue: sendIntoFullQueue, sendIntoFullQueueTook: sendIntoFullQueueTook,
                             deliveryFailures: producer.deliveryFailures)
         }
