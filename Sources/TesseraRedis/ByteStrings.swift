@@ -50,7 +50,4 @@ public struct ByteStrings: Sendable, Equatable {
     }
 
     public mutating func appendNil() { ranges.append(nil) }
-
-    /// Every string's place in `bytes`, for the C boundary.
-    var stringRanges: [Range<Int>?] { ranges }
 }

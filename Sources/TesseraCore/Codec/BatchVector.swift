@@ -75,14 +75,8 @@ public struct BatchVector: Sendable, Equatable {
     }
 
     /// Never traps on corrupt input: the lookup path treats a vector it cannot read as absent.
-    /// Reads the bytes where they are when they are contiguous, copying them only otherwise.
     public init(decoding bytes: some Collection<UInt8>) throws(DecodingError) {
-        let decoded = bytes.withContiguousStorageIfAvailable { contiguous in
-            Result { () throws(DecodingError) in try BatchVector(contiguous: contiguous) }
-        } ?? Array(bytes).withUnsafeBufferPointer { contiguous in
-            Result { () throws(DecodingError) in try BatchVector(contiguous: contiguous) }
-        }
-        self = try decoded.get()
+        self = try readContiguously(bytes) { (contiguous) throws(DecodingError) in try BatchVector(contiguous: contiguous) }
     }
 
     private init(contiguous bytes: UnsafeBufferPointer<UInt8>) throws(DecodingError) {

@@ -36,27 +36,24 @@ public struct FeatureVector: Sendable, Equatable {
         case badMagic, truncated, countMismatch
     }
 
-    /// Reads the bytes where they are when they are contiguous (an array, or a slice of the
-    /// lookup's packed MGET reply), copying them only otherwise.
     public init(decoding bytes: some Collection<UInt8>) throws(DecodingError) {
-        let decoded = bytes.withContiguousStorageIfAvailable(Self.decode) ?? Array(bytes).withUnsafeBufferPointer(Self.decode)
-        self = try decoded.get()
+        self = try readContiguously(bytes, Self.decode)
     }
 
-    private static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<FeatureVector, DecodingError> {
-        guard bytes.count >= FeatureVector.headerBytes else { return .failure(.truncated) }
-        guard bytes[0..<3].elementsEqual(FeatureVector.magic) else { return .failure(.badMagic) }
+    private static func decode(_ bytes: UnsafeBufferPointer<UInt8>) throws(DecodingError) -> FeatureVector {
+        guard bytes.count >= FeatureVector.headerBytes else { throw .truncated }
+        guard bytes[0..<3].elementsEqual(FeatureVector.magic) else { throw .badMagic }
         let count = Int(UInt16(bytes[3]) | UInt16(bytes[4]) << 8)
-        guard bytes.count == FeatureVector.headerBytes + 8 * count else { return .failure(.countMismatch) }
+        guard bytes.count == FeatureVector.headerBytes + 8 * count else { throw .countMismatch }
         let raw = UnsafeRawBufferPointer(bytes)
         func double(at offset: Int) -> Double {
             Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
         }
         // Exact conversions: a corrupt vector must not trap the lookup path.
-        return .success(FeatureVector(
+        return FeatureVector(
             layoutFingerprint: UInt32(exactly: double(at: 5)) ?? 0,
             newestEventMs: Int64(exactly: double(at: 13)) ?? 0,
             computedAtMs: Int64(exactly: double(at: 21)) ?? 0,
-            values: (0..<count).map { double(at: FeatureVector.headerBytes + 8 * $0) }))
+            values: (0..<count).map { double(at: FeatureVector.headerBytes + 8 * $0) })
     }
 }

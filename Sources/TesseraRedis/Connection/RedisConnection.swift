@@ -136,23 +136,10 @@ public final class RedisConnection {
         let started = ContinuousClock.now
         var answered = false
         defer { RedisCommandMetrics.record(command: "MGET", since: started, failed: !answered) }
-        let name: StaticString = "MGET"
-        var pointers = [UnsafePointer<CChar>?](repeating: nil, count: keys.count + 1)
-        var lengths = [Int](repeating: 0, count: keys.count + 1)
-        pointers[0] = UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
-        lengths[0] = name.utf8CodeUnitCount
-        let status = keys.bytes.withUnsafeBytes { packed -> Int32 in
-            // Empty keys only: any valid address will do for zero bytes.
-            let base = packed.baseAddress ?? UnsafeRawPointer(name.utf8Start)
-            for (index, range) in keys.stringRanges.enumerated() {
-                guard let range else { preconditionFailure("MGET of a missing key") }
-                pointers[index + 1] = (base + range.lowerBound).assumingMemoryBound(to: CChar.self)
-                lengths[index + 1] = range.count
-            }
-            // hiredis copies the arguments before returning.
-            return redisAppendCommandArgv(context, Int32(keys.count + 1), &pointers, &lengths)
-        }
-        try checkQueued(status, context)
+        var formatted: [UInt8] = []
+        formatted.reserveCapacity(keys.bytes.count + 16 * keys.count + 16)
+        RESPEncoder.append(keys, after: "MGET", to: &formatted)
+        try queue(formatted, to: context)
         try flush(context)
         let raw = try nextReply(context)
         defer { freeReplyObject(raw) }
