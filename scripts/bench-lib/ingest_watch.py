@@ -13,7 +13,8 @@ by polling PostgreSQL, so the watcher's own connections cost the machine nothing
 
 Prints one JSON object: seconds from the serve start to each path's end (and from its first
 progress), the serve process's CPU seconds at each end (with a per-thread breakdown), its
-peak RSS (VmHWM) and the CPU the other processes (Redis, PostgreSQL, the broker) spent.
+peak RSS (VmHWM), the CPU the other processes (Redis, PostgreSQL, the broker) spent, and the
+online path's batches (count, mean size, mean apply time) as /metrics has them at the end.
 Bounded by --timeout: on a timeout it reports how far each path got.
 """
 import argparse
@@ -43,6 +44,31 @@ def path_counts(metrics_url):
         elif line.startswith("tessera_event_log_messages_total"):
             offline += float(line.rsplit(" ", 1)[1])
     return int(online), int(offline)
+
+
+def online_batches(metrics_url):
+    """The online path's batches from /metrics: how many, their mean size in messages and
+    their mean time writing to Redis and waiting for the replies; None if unreadable."""
+    try:
+        with urllib.request.urlopen(metrics_url, timeout=2) as response:
+            text = response.read().decode()
+    except Exception:
+        return None
+    values = {}
+    for line in text.splitlines():
+        for name in ("tessera_ingest_batch_messages", "tessera_ingest_apply_duration_seconds"):
+            for part in ("_sum", "_count"):
+                if line.startswith(name + part + " ") or line.startswith(name + part + "{"):
+                    values[name + part] = float(line.rsplit(" ", 1)[1])
+    count = values.get("tessera_ingest_batch_messages_count")
+    if not count:
+        return None
+    applies = values.get("tessera_ingest_apply_duration_seconds_count") or 0
+    return {
+        "count": int(count),
+        "mean_messages": values.get("tessera_ingest_batch_messages_sum", 0) / count,
+        "mean_apply_s": values.get("tessera_ingest_apply_duration_seconds_sum", 0) / applies if applies else None,
+    }
 
 
 def offline_count(psql, group):
@@ -118,6 +144,7 @@ def main():
         "expected": args.expect,
         # The event log's own record, read once at the end: equal to expected when it is exact.
         "offline_offsets_sum": offline_count(psql, args.group),
+        "online_batches": online_batches(args.metrics_url),
         "timed_out": timed_out,
         "stalled": stalled,
         "elapsed_s": end - start,

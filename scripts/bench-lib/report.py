@@ -115,6 +115,12 @@ def main():
         hwm = ingest.get("serve_vmhwm_kib")
         if hwm:
             rows.append(("ingestion", "peak RSS of `tessera serve` (VmHWM) at the end of ingestion", f"{hwm / 1024:.0f} MB", "≤ 250 MB", verdict(hwm / 1024 <= 250)))
+        batches = ingest.get("online_batches")
+        if batches:
+            apply_s = batches.get("mean_apply_s")
+            notes.append(f"The online path's batches during ingestion (`tessera_ingest_batch_messages`, "
+                         f"`tessera_ingest_apply_duration_seconds`): {batches['count']:,}, {batches['mean_messages']:,.0f} "
+                         f"messages each on average" + (f", {apply_s * 1000:,.0f} ms each writing to Redis and waiting for it." if apply_s else "."))
         threads = ingest.get("serve_threads_cpu_s") or {}
         if threads:
             top = sorted(threads.items(), key=lambda kv: -kv[1])[:8]

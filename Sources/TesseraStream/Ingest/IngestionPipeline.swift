@@ -72,12 +72,34 @@ public final class IngestionPipeline {
     /// A polled batch that has not been committed yet; kept across failures so a Redis or
     /// Kafka error retries the same messages from the failed step instead of skipping them.
     private struct PendingBatch {
+        /// Emptied once validated: a held batch then needs only its offsets, and the payloads
+        /// are most of its memory (two batches of up to `batch_max_events` are held at once).
         var messages: [KafkaMessage]
+        private(set) var messageCount: Int
+        /// What committing the batch stores (`nextOffsets` of its messages).
+        private(set) var nextOffsets: [TopicPartition: Int64]
         var nowMs: Int64
         var events: [SourcedEvent]? = nil  // set once validated and the rejects dead-lettered
         var folded: [TileFolder.Result]? = nil  // one per view, once folded
         var applied = false
         var report = BatchReport()
+
+        init(messages: [KafkaMessage], nowMs: Int64) {
+            self.messages = messages
+            messageCount = messages.count
+            nextOffsets = messages.nextOffsets
+            self.nowMs = nowMs
+            report = BatchReport(messages: messages.count)
+        }
+
+        /// Adds messages validated into `events` to a batch that is validated too.
+        mutating func append(validated messages: [KafkaMessage], events: [SourcedEvent], deadLettered: Int) {
+            messageCount += messages.count
+            nextOffsets.merge(messages.nextOffsets, uniquingKeysWith: max)
+            self.events = (self.events ?? []) + events
+            report.messages += messages.count
+            report.deadLettered += deadLettered
+        }
     }
 
     private var pending: PendingBatch?
@@ -100,8 +122,9 @@ public final class IngestionPipeline {
             try retryPause.resume()
             if var next = prefetched {
                 prefetched = nil
-                // Folded at its poll. The roller has ticked since, and it files boundaries up to
-                // two seconds back: a batch older than a second is folded again at the current clock.
+                // Folded at its poll. The roller has ticked since, and it takes boundaries up to
+                // its grace back (`WindowRoller.defaultGraceMs`): a batch older than a second is
+                // folded again at the current clock.
                 let nowMs = clock()
                 if nowMs - next.nowMs > 1_000 {
                     next.nowMs = nowMs
@@ -117,27 +140,28 @@ public final class IngestionPipeline {
                     deferred.removeFirst(messages.count)
                 }
                 guard !messages.isEmpty else { return BatchReport() }
-                pending = PendingBatch(messages: messages, nowMs: clock(), report: BatchReport(messages: messages.count))
+                pending = PendingBatch(messages: messages, nowMs: clock())
             }
         } else if retryPause.isPaused {
-            deferred += Self.notYetHeld(try retryPause.keepGroupMembership(maxMessages: settings.batchMaxEvents),
-                                        held: (pending?.messages ?? []) + (prefetched?.messages ?? []) + deferred)
+            let held = [pending?.nextOffsets ?? [:], prefetched?.nextOffsets ?? [:], deferred.nextOffsets]
+                .reduce(into: [:]) { all, next in all.merge(next, uniquingKeysWith: max) }
+            deferred += Self.notYetHeld(try retryPause.keepGroupMembership(maxMessages: settings.batchMaxEvents), held: held)
         }
         do {
             return try processPending()
         } catch {
-            if let pending { retryPause.pause(pendingMessages: pending.messages.count) }
+            if let pending { retryPause.pause(pendingMessages: pending.messageCount) }
             throw error
         }
     }
 
-    /// The messages past the highest offset `held` has for their partition. A partition revoked
-    /// and assigned again during a pause is fetched again from its last commit, so a poll can
-    /// repeat messages still waiting here; folded into one batch with their first copies,
-    /// they would count twice under one fence.
-    static func notYetHeld(_ messages: [KafkaMessage], held: [KafkaMessage]) -> [KafkaMessage] {
+    /// The messages at or past `held`, the offsets after what is held per partition. A
+    /// partition revoked and assigned again during a pause is fetched again from its last
+    /// commit, so a poll can repeat messages still waiting here; folded into one batch with
+    /// their first copies, they would count twice under one fence.
+    static func notYetHeld(_ messages: [KafkaMessage], held: [TopicPartition: Int64]) -> [KafkaMessage] {
         guard !messages.isEmpty else { return [] }
-        var next = held.nextOffsets
+        var next = held
         return messages.filter { message in
             let partition = TopicPartition(topic: message.topic, partition: message.partition)
             guard message.offset >= next[partition] ?? 0 else { return false }
@@ -155,6 +179,7 @@ public final class IngestionPipeline {
         if batch.events == nil {
             let (events, deadLettered) = try validate(batch.messages, nowMs: batch.nowMs)
             batch.events = events
+            batch.messages = []
             batch.report.deadLettered = deadLettered
             pending = batch
         }
@@ -169,11 +194,17 @@ public final class IngestionPipeline {
                 throw error
             }
             batch.report.applied = events.count - batch.report.ignoredTooOld
+            let lateMs = clock() - batch.nowMs
+            if lateMs > WindowRoller.defaultGraceMs {
+                logger.warning("a batch reached Redis \(lateMs) ms after its clock, past the roller's grace: its entities may slide late", metadata: [
+                    "messages": "\(batch.messageCount)", "grace_ms": "\(WindowRoller.defaultGraceMs)",
+                ])
+            }
         }
         batch.applied = true
         pending = batch
 
-        let nextOffsets = batch.messages.nextOffsets
+        let nextOffsets = batch.nextOffsets
         // Whatever happens now, this batch is done: if the commit fails the group moved on
         // (the partitions are gone) and the new owner replays from the last commit, which
         // the fences keep exact.
@@ -185,7 +216,7 @@ public final class IngestionPipeline {
     }
 
     private func recordMetrics(_ batch: PendingBatch, nextOffsets: [TopicPartition: Int64]) {
-        metrics.recordBatch(messages: batch.messages.count)
+        metrics.recordBatch(messages: batch.messageCount)
         var newest: [Int32: Int64] = [:]
         for sourced in batch.events ?? [] {
             newest[sourced.partition] = max(newest[sourced.partition] ?? .min, sourced.event.timestampMs)
@@ -223,26 +254,33 @@ public final class IngestionPipeline {
 
     /// While Redis works on a batch: the next one from what the consumer already fetched
     /// (no waiting), validated and folded. Only when nothing else is queued ahead of it.
-    /// If its dead letters cannot be sent, its messages wait in `deferred` instead.
+    /// What librdkafka fetched while a part was validated joins the batch, up to
+    /// `batch_max_events`: a backlog then drains in batches bigger than the fetch queue, and
+    /// each script call takes more events. If dead letters cannot be sent, the messages of
+    /// that part and after wait in `deferred` instead.
     private func prefetch() {
         guard prefetchesNextBatch, prefetched == nil, deferred.isEmpty, !retryPause.isPaused else { return }
-        let messages: [KafkaMessage]
-        do {
-            messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: 0)
-        } catch {
-            return  // the next processBatch polls again and reports it
+        var next = PendingBatch(messages: [], nowMs: clock())
+        next.events = []
+        while next.messageCount < settings.batchMaxEvents {
+            let messages: [KafkaMessage]
+            do {
+                messages = try consumer.poll(maxMessages: settings.batchMaxEvents - next.messageCount, timeoutMs: 0)
+            } catch {
+                break  // the next processBatch polls again and reports it
+            }
+            guard !messages.isEmpty else { break }
+            do {
+                let (events, deadLettered) = try validate(messages, nowMs: next.nowMs)
+                next.append(validated: messages, events: events, deadLettered: deadLettered)
+            } catch {
+                deferred = messages + deferred
+                break
+            }
         }
-        guard !messages.isEmpty else { return }
-        var next = PendingBatch(messages: messages, nowMs: clock(), report: BatchReport(messages: messages.count))
-        do {
-            let (events, deadLettered) = try validate(messages, nowMs: next.nowMs)
-            next.events = events
-            next.report.deadLettered = deadLettered
-            next.folded = folders.map { $0.fold(events, nowMs: next.nowMs) }
-            prefetched = next
-        } catch {
-            deferred = messages + deferred
-        }
+        guard next.messageCount > 0, let events = next.events else { return }
+        next.folded = folders.map { $0.fold(events, nowMs: next.nowMs) }
+        prefetched = next
     }
 
     /// Applies the folded events to every view; returns how many no view used.

@@ -13,13 +13,18 @@ public final class WindowRoller {
     /// Boundaries are processed this long after they pass, so an apply that read the
     /// clock just before a boundary has registered its entity by then.
     private let graceMs: Int64
+    /// The online path's batches reach Redis within this of their clock: one prepared while
+    /// the one before was applied is at most a second old when its turn comes, and applying
+    /// a batch of the shipped `batch_max_events` (50,000) took about a second in
+    /// `scripts/bench`. Windows slide up to this (plus `roller.interval`) late.
+    public static let defaultGraceMs: Int64 = 5_000
     private let maxBoundariesPerChunk: Int
     private let logger: Logger
     /// `tessera_roller_lag_seconds{view}`: how far the cursor was behind now − grace when
     /// the roller last looked (about `roller.interval` when healthy), updated as it catches up.
     private let lag: [String: Gauge]
 
-    public init(store: OnlineStore, catalog: FeatureCatalog, graceMs: Int64 = 2_000, maxBoundariesPerChunk: Int = 500, logger: Logger) {
+    public init(store: OnlineStore, catalog: FeatureCatalog, graceMs: Int64 = WindowRoller.defaultGraceMs, maxBoundariesPerChunk: Int = 500, logger: Logger) {
         self.store = store
         self.views = catalog.streamViews
         self.graceMs = graceMs

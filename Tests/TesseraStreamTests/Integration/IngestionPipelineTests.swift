@@ -227,6 +227,32 @@ import TesseraRedis
         #expect(harness.status.appliedEvents == 400)
     }
 
+    /// A prepared batch takes, after its first poll, what librdkafka fetched while that was
+    /// validated: never past `batch_max_events`, with its rejects dead-lettered and counted,
+    /// and every event counted once.
+    @Test func aPreparedBatchGrowsAcrossPollsUpToTheLimit() throws {
+        let harness = try Harness(start: start)
+        let good = (0..<290).map { Self.json("view", at: start - Int64($0) * 1_000, user: "u-\($0 % 7)", product: "p-\($0 % 4)") }
+        let messages = good.enumerated().flatMap { index, event in index % 29 == 0 ? [event, "not json"] : [event] }
+        for (index, message) in messages.enumerated() { try harness.publish([message], key: "u-\(index % 7)") }
+        let consumer = try harness.consumer()
+        defer { consumer.close() }
+        let pipeline = harness.pipeline(consumer: consumer, batchMaxEvents: 70)
+        var reports: [IngestionPipeline.BatchReport] = []
+        let deadline = Date().addingTimeInterval(30)
+        while reports.map(\.messages).reduce(0, +) < messages.count && Date() < deadline {
+            let report = try pipeline.processBatch()
+            if report.messages > 0 { reports.append(report) }
+        }
+        #expect(reports.map(\.messages).reduce(0, +) == messages.count)
+        #expect(reports.allSatisfy { $0.messages <= 70 }, "batch sizes \(reports.map(\.messages))")
+        #expect(reports.map(\.deadLettered).reduce(0, +) == 10)
+        #expect(reports.map(\.applied).reduce(0, +) == 290)
+        for product in 0..<4 {
+            #expect(try harness.feature("product_stats", "views_24h", "p-\(product)") == Double((0..<290).filter { $0 % 4 == product }.count))
+        }
+    }
+
     @Test func malformedEventsGoToTheDeadLetterTopicWithTheirReason() throws {
         let harness = try Harness(start: start)
         let bad: [(value: String, reason: String)] = [
