@@ -96,7 +96,7 @@ public final class IngestionPipeline {
         mutating func append(validated messages: [KafkaMessage], events: [SourcedEvent], deadLettered: Int) {
             messageCount += messages.count
             nextOffsets.merge(messages.nextOffsets, uniquingKeysWith: max)
-            self.events = (self.events ?? []) + events
+            if self.events == nil { self.events = events } else { self.events!.append(contentsOf: events) }
             report.messages += messages.count
             report.deadLettered += deadLettered
         }
