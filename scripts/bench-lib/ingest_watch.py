@@ -27,12 +27,19 @@ import urllib.request
 import procstat
 
 
-def path_counts(metrics_url):
-    """(online, offline) message counts from /metrics, or (None, None)."""
+def metrics_text(metrics_url):
+    """The daemon's /metrics, or None if it does not answer."""
     try:
         with urllib.request.urlopen(metrics_url, timeout=2) as response:
-            text = response.read().decode()
+            return response.read().decode()
     except Exception:
+        return None
+
+
+def path_counts(metrics_url):
+    """(online, offline) message counts from /metrics, or (None, None)."""
+    text = metrics_text(metrics_url)
+    if text is None:
         return None, None
     online = offline = 0.0
     for line in text.splitlines():
@@ -49,10 +56,8 @@ def path_counts(metrics_url):
 def online_batches(metrics_url):
     """The online path's batches from /metrics: how many, their mean size in messages and
     their mean time writing to Redis and waiting for the replies; None if unreadable."""
-    try:
-        with urllib.request.urlopen(metrics_url, timeout=2) as response:
-            text = response.read().decode()
-    except Exception:
+    text = metrics_text(metrics_url)
+    if text is None:
         return None
     values = {}
     for line in text.splitlines():

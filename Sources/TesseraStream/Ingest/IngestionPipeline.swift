@@ -75,7 +75,6 @@ public final class IngestionPipeline {
         /// Emptied once validated: a held batch then needs only its offsets, and the payloads
         /// are most of its memory (two batches of up to `batch_max_events` are held at once).
         var messages: [KafkaMessage]
-        private(set) var messageCount: Int
         /// What committing the batch stores (`nextOffsets` of its messages).
         private(set) var nextOffsets: [TopicPartition: Int64]
         var nowMs: Int64
@@ -86,7 +85,6 @@ public final class IngestionPipeline {
 
         init(messages: [KafkaMessage], nowMs: Int64) {
             self.messages = messages
-            messageCount = messages.count
             nextOffsets = messages.nextOffsets
             self.nowMs = nowMs
             report = BatchReport(messages: messages.count)
@@ -94,7 +92,6 @@ public final class IngestionPipeline {
 
         /// Adds messages validated into `events` to a batch that is validated too.
         mutating func append(validated messages: [KafkaMessage], events: [SourcedEvent], deadLettered: Int) {
-            messageCount += messages.count
             nextOffsets.merge(messages.nextOffsets, uniquingKeysWith: max)
             if self.events == nil { self.events = events } else { self.events!.append(contentsOf: events) }
             report.messages += messages.count
@@ -150,7 +147,7 @@ public final class IngestionPipeline {
         do {
             return try processPending()
         } catch {
-            if let pending { retryPause.pause(pendingMessages: pending.messageCount) }
+            if let pending { retryPause.pause(pendingMessages: pending.report.messages) }
             throw error
         }
     }
@@ -197,7 +194,7 @@ public final class IngestionPipeline {
             let lateMs = clock() - batch.nowMs
             if lateMs > WindowRoller.defaultGraceMs {
                 logger.warning("a batch reached Redis \(lateMs) ms after its clock, past the roller's grace: its entities may slide late", metadata: [
-                    "messages": "\(batch.messageCount)", "grace_ms": "\(WindowRoller.defaultGraceMs)",
+                    "messages": "\(batch.report.messages)", "grace_ms": "\(WindowRoller.defaultGraceMs)",
                 ])
             }
         }
@@ -216,7 +213,7 @@ public final class IngestionPipeline {
     }
 
     private func recordMetrics(_ batch: PendingBatch, nextOffsets: [TopicPartition: Int64]) {
-        metrics.recordBatch(messages: batch.messageCount)
+        metrics.recordBatch(messages: batch.report.messages)
         var newest: [Int32: Int64] = [:]
         for sourced in batch.events ?? [] {
             newest[sourced.partition] = max(newest[sourced.partition] ?? .min, sourced.event.timestampMs)
@@ -262,10 +259,10 @@ public final class IngestionPipeline {
         guard prefetchesNextBatch, prefetched == nil, deferred.isEmpty, !retryPause.isPaused else { return }
         var next = PendingBatch(messages: [], nowMs: clock())
         next.events = []
-        while next.messageCount < settings.batchMaxEvents {
+        while next.report.messages < settings.batchMaxEvents {
             let messages: [KafkaMessage]
             do {
-                messages = try consumer.poll(maxMessages: settings.batchMaxEvents - next.messageCount, timeoutMs: 0)
+                messages = try consumer.poll(maxMessages: settings.batchMaxEvents - next.report.messages, timeoutMs: 0)
             } catch {
                 break  // the next processBatch polls again and reports it
             }
@@ -278,7 +275,7 @@ public final class IngestionPipeline {
                 break
             }
         }
-        guard next.messageCount > 0, let events = next.events else { return }
+        guard next.report.messages > 0, let events = next.events else { return }
         next.folded = folders.map { $0.fold(events, nowMs: next.nowMs) }
         prefetched = next
     }
