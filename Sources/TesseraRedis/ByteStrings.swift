@@ -36,6 +36,9 @@ public struct ByteStrings: Sendable, Equatable {
         ranges[index].map { bytes[$0] }
     }
 
+    /// The i-th string's place in `bytes`, or nil: to read many inside one `bytes.withUnsafeBytes`.
+    public func range(_ index: Int) -> Range<Int>? { ranges[index] }
+
     public mutating func append(_ string: some Collection<UInt8>) {
         let start = bytes.count
         bytes.append(contentsOf: string)

@@ -27,8 +27,8 @@ import TesseraServe
                     metricsText: (@Sendable () -> [UInt8])?) throws -> LookupAPI {
         try LookupAPI(
             catalog: LookupAPITests.catalog(), keyspace: RedisKeyspace(prefix: "t\(UUID().uuidString.prefix(8).lowercased())"),
-            store: VectorStore(pool: RedisConnectionPool(url: redisURL, timeoutMs: poolTimeoutMs), threads: threads),
-            limits: .init(maxBodyBytes: 65_536, maxEntitiesPerRequest: 100, requestTimeout: requestTimeout),
+            store: VectorStore(pool: RedisConnectionPool(url: redisURL, timeoutMs: poolTimeoutMs), threads: threads, readTimeout: requestTimeout),
+            limits: .init(maxBodyBytes: 65_536, maxEntitiesPerRequest: 100),
             readinessChecks: { [] }, metricsText: metricsText)
     }
 

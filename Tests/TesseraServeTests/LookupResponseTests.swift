@@ -130,6 +130,41 @@ import TesseraRedis
         #expect(columns["views_1h"]?["event_timestamps"] as? [String] == ["1970-01-01T00:00:00.000Z"])
     }
 
+    /// Batch strings are copied from the vector's bytes into the body: text that is not ASCII
+    /// comes out as it went in, bytes that are not UTF-8 (a damaged vector) come out repaired,
+    /// and a vector damaged in its value tags is NOT_FOUND.
+    @Test func batchStringsAreCopiedFromTheVectorAndRepairedWhenNotUTF8() throws {
+        let view = try #require(try LookupAPITests.catalog().batchView(named: "product_catalog"))
+        func vector(category: String, brand: String) -> [UInt8] {
+            BatchVector(
+                layoutFingerprint: view.layoutFingerprint, sourceTimeMs: now - 5_000, materializedAtMs: now,
+                values: [.double(9.5), .string(category), .string(brand), .bool(false), .null]
+            ).encoded()
+        }
+        var notUTF8 = vector(category: "caf\u{E9}", brand: "ok")
+        let accent = try #require(notUTF8[BatchVector.headerBytes...].firstIndex(of: 0xC3))
+        notUTF8[accent] = 0xFF  // "café" with its é's lead byte broken
+        var badTag = vector(category: "x", brand: "y")
+        badTag[BatchVector.headerBytes] = 9
+        let (_, columns) = try encode(#"""
+            {"features": ["product_catalog:category", "product_catalog:brand", "product_catalog:popularity"],
+             "entities": {"product_id": ["p-1", "p-2", "p-3"]}}
+            """#) { keys in
+            keys.map { key -> [UInt8]? in
+                switch key {
+                case "ts:{product_catalog|p-1}:v": vector(category: "caf\u{E9} \u{1F600}", brand: "tab\t\"q\"")
+                case "ts:{product_catalog|p-2}:v": notUTF8
+                case "ts:{product_catalog|p-3}:v": badTag
+                default: nil
+                }
+            }
+        }
+        #expect(columns["category"]?["values"]?.prefix(2).map { $0 as? String } == ["caf\u{E9} \u{1F600}", "caf\u{FFFD}\u{FFFD}"])
+        #expect(columns["brand"]?["values"]?.prefix(2).map { $0 as? String } == ["tab\t\"q\"", "ok"])
+        #expect(columns["category"]?["statuses"] as? [String] == ["PRESENT", "PRESENT", "NOT_FOUND"])
+        #expect(columns["popularity"]?["statuses"] as? [String] == ["NULL_VALUE", "NULL_VALUE", "NOT_FOUND"])
+    }
+
     @Test func integersAndStringsAreWrittenAsJSON() throws {
         var json = JSONWriter()
         json.beginArray()

@@ -76,54 +76,87 @@ public struct BatchVector: Sendable, Equatable {
 
     /// Never traps on corrupt input: the lookup path treats a vector it cannot read as absent.
     public init(decoding bytes: some Collection<UInt8>) throws(DecodingError) {
-        self = try readContiguously(bytes) { (contiguous) throws(DecodingError) in try BatchVector(contiguous: contiguous) }
+        self = try readContiguously(bytes) { (contiguous) throws(DecodingError) in
+            var cells: [BatchCell] = []
+            let header = try Self.read(UnsafeRawBufferPointer(contiguous), into: &cells)
+            return BatchVector(
+                layoutFingerprint: header.layoutFingerprint, sourceTimeMs: header.sourceTimeMs,
+                materializedAtMs: header.materializedAtMs,
+                values: cells.map { cell in
+                    switch cell {
+                    case .null: .null
+                    case .double(let number): .double(number)
+                    case .int(let number): .int(number)
+                    case .string(let range): .string(String(decoding: contiguous[range], as: UTF8.self))
+                    case .bool(let flag): .bool(flag)
+                    }
+                })
+        }
     }
 
-    private init(contiguous bytes: UnsafeBufferPointer<UInt8>) throws(DecodingError) {
+    /// What a TB1 vector's header says.
+    public struct Header: Sendable {
+        public var layoutFingerprint: UInt32
+        public var sourceTimeMs: Int64
+        public var materializedAtMs: Int64
+    }
+
+    /// Checks a packed vector's shape, reads its header and appends one cell per value to
+    /// `cells`, strings left where they lie: the lookup path reuses one `cells` for all its
+    /// vectors and copies each string it shows once, straight into the response.
+    public static func read(_ bytes: UnsafeRawBufferPointer, into cells: inout [BatchCell]) throws(DecodingError) -> Header {
         var reader = ByteReader(bytes: bytes)
-        guard reader.bytes.count >= BatchVector.headerBytes else { throw .truncated }
-        guard reader.bytes[0..<3].elementsEqual(BatchVector.magic) else { throw .badMagic }
+        guard bytes.count >= headerBytes else { throw .truncated }
+        guard bytes[0] == UInt8(ascii: "T"), bytes[1] == UInt8(ascii: "B"), bytes[2] == UInt8(ascii: "1") else { throw .badMagic }
         reader.offset = 3
         let count = Int(try reader.integer(UInt16.self))
-        layoutFingerprint = UInt32(exactly: Double(bitPattern: try reader.integer(UInt64.self))) ?? 0
-        sourceTimeMs = Int64(exactly: Double(bitPattern: try reader.integer(UInt64.self))) ?? 0
-        materializedAtMs = Int64(exactly: Double(bitPattern: try reader.integer(UInt64.self))) ?? 0
-        var values: [BatchValue] = []
-        values.reserveCapacity(count)
+        let header = Header(
+            layoutFingerprint: UInt32(exactly: Double(bitPattern: try reader.integer(UInt64.self))) ?? 0,
+            sourceTimeMs: Int64(exactly: Double(bitPattern: try reader.integer(UInt64.self))) ?? 0,
+            materializedAtMs: Int64(exactly: Double(bitPattern: try reader.integer(UInt64.self))) ?? 0)
+        cells.reserveCapacity(cells.count + count)
         for _ in 0..<count {
             let tagByte = try reader.integer(UInt8.self)
             guard let tag = Tag(rawValue: tagByte) else { throw .unknownTag(tagByte) }
             switch tag {
-            case .null: values.append(.null)
-            case .double: values.append(.double(Double(bitPattern: try reader.integer(UInt64.self))))
-            case .int: values.append(.int(Int64(bitPattern: try reader.integer(UInt64.self))))
+            case .null: cells.append(.null)
+            case .double: cells.append(.double(Double(bitPattern: try reader.integer(UInt64.self))))
+            case .int: cells.append(.int(Int64(bitPattern: try reader.integer(UInt64.self))))
             case .string:
                 let length = Int(try reader.integer(UInt32.self))
-                values.append(.string(String(decoding: try reader.take(length), as: UTF8.self)))
-            case .bool: values.append(.bool(try reader.integer(UInt8.self) != 0))
+                cells.append(.string(try reader.take(length)))
+            case .bool: cells.append(.bool(try reader.integer(UInt8.self) != 0))
             }
         }
-        guard reader.offset == reader.bytes.count else { throw .trailingBytes }
-        self.values = values
+        guard reader.offset == bytes.count else { throw .trailingBytes }
+        return header
     }
+}
+
+/// One value of a packed batch vector as `BatchVector.read` finds it: a string is where its
+/// UTF-8 bytes lie in the vector.
+public enum BatchCell: Sendable, Equatable {
+    case null
+    case double(Double)
+    case int(Int64)
+    case string(Range<Int>)
+    case bool(Bool)
 }
 
 /// Reads little-endian integers and byte runs, throwing instead of reading past the end.
 private struct ByteReader {
-    let bytes: UnsafeBufferPointer<UInt8>
+    let bytes: UnsafeRawBufferPointer
     var offset = 0
 
-    mutating func take(_ count: Int) throws(BatchVector.DecodingError) -> Slice<UnsafeBufferPointer<UInt8>> {
+    /// The next `count` bytes' place in `bytes`.
+    mutating func take(_ count: Int) throws(BatchVector.DecodingError) -> Range<Int> {
         guard count <= bytes.count - offset else { throw .truncated }
         defer { offset += count }
-        return bytes[offset..<(offset + count)]
+        return offset..<(offset + count)
     }
 
     mutating func integer<Number: FixedWidthInteger>(_: Number.Type) throws(BatchVector.DecodingError) -> Number {
-        var number: Number = 0
-        for (index, byte) in try take(MemoryLayout<Number>.size).enumerated() {
-            number |= Number(truncatingIfNeeded: byte) << (8 * index)
-        }
-        return number
+        let range = try take(MemoryLayout<Number>.size)
+        return Number(littleEndian: bytes.loadUnaligned(fromByteOffset: range.lowerBound, as: Number.self))
     }
 }

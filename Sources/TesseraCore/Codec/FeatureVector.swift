@@ -37,23 +37,44 @@ public struct FeatureVector: Sendable, Equatable {
     }
 
     public init(decoding bytes: some Collection<UInt8>) throws(DecodingError) {
-        self = try readContiguously(bytes, Self.decode)
+        self = try readContiguously(bytes) { (contiguous) throws(DecodingError) in
+            let raw = UnsafeRawBufferPointer(contiguous)
+            let header = try Self.header(of: raw)
+            return FeatureVector(
+                layoutFingerprint: header.layoutFingerprint, newestEventMs: header.newestEventMs,
+                computedAtMs: header.computedAtMs, values: (0..<header.count).map { Self.value($0, of: raw) })
+        }
     }
 
-    private static func decode(_ bytes: UnsafeBufferPointer<UInt8>) throws(DecodingError) -> FeatureVector {
-        guard bytes.count >= FeatureVector.headerBytes else { throw .truncated }
-        guard bytes[0..<3].elementsEqual(FeatureVector.magic) else { throw .badMagic }
+    /// What a TV1 vector's header says; `count` Float64 values follow it.
+    public struct Header: Sendable {
+        public var layoutFingerprint: UInt32
+        public var newestEventMs: Int64
+        public var computedAtMs: Int64
+        public var count: Int
+    }
+
+    /// Checks a packed vector's shape and reads its header, leaving its values where they lie:
+    /// the lookup path reads each value it shows once, with `value(_:of:)`.
+    public static func header(of bytes: UnsafeRawBufferPointer) throws(DecodingError) -> Header {
+        guard bytes.count >= headerBytes else { throw .truncated }
+        guard bytes[0] == UInt8(ascii: "T"), bytes[1] == UInt8(ascii: "V"), bytes[2] == UInt8(ascii: "1") else { throw .badMagic }
         let count = Int(UInt16(bytes[3]) | UInt16(bytes[4]) << 8)
-        guard bytes.count == FeatureVector.headerBytes + 8 * count else { throw .countMismatch }
-        let raw = UnsafeRawBufferPointer(bytes)
-        func double(at offset: Int) -> Double {
-            Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
-        }
+        guard bytes.count == headerBytes + 8 * count else { throw .countMismatch }
         // Exact conversions: a corrupt vector must not trap the lookup path.
-        return FeatureVector(
-            layoutFingerprint: UInt32(exactly: double(at: 5)) ?? 0,
-            newestEventMs: Int64(exactly: double(at: 13)) ?? 0,
-            computedAtMs: Int64(exactly: double(at: 21)) ?? 0,
-            values: (0..<count).map { double(at: FeatureVector.headerBytes + 8 * $0) })
+        return Header(
+            layoutFingerprint: UInt32(exactly: double(at: 5, in: bytes)) ?? 0,
+            newestEventMs: Int64(exactly: double(at: 13, in: bytes)) ?? 0,
+            computedAtMs: Int64(exactly: double(at: 21, in: bytes)) ?? 0,
+            count: count)
+    }
+
+    /// Value `index` of a vector whose header `header(of:)` read; `index` < its `count`.
+    public static func value(_ index: Int, of bytes: UnsafeRawBufferPointer) -> Double {
+        double(at: headerBytes + 8 * index, in: bytes)
+    }
+
+    private static func double(at offset: Int, in bytes: UnsafeRawBufferPointer) -> Double {
+        Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
     }
 }

@@ -44,16 +44,25 @@ struct JSONWriter {
     }
 
     mutating func string(_ value: String) {
+        var value = value
+        value.withUTF8 { writeQuoted(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A string given as its UTF-8 bytes, such as a batch vector's read in place. Bytes that
+    /// are not all ASCII go through String, which repairs what is not UTF-8 (a corrupt vector).
+    mutating func string(utf8: UnsafeRawBufferPointer) {
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return string(String(decoding: utf8, as: UTF8.self)) }
+        writeQuoted(utf8)
+    }
+
+    private mutating func writeQuoted(_ utf8: UnsafeRawBufferPointer) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { utf8 in
-            // Most strings (ids, names, statuses) need no escape: copy them in one go.
-            guard utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
-                bytes.append(contentsOf: utf8)
-                return
-            }
+        // Most strings (ids, names, statuses) need no escape: copy them in one go.
+        if utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
             for byte in utf8 { appendEscaped(byte) }
+        } else {
+            bytes.append(contentsOf: utf8)
         }
         bytes.append(UInt8(ascii: "\""))
         needsComma = true
@@ -76,7 +85,7 @@ struct JSONWriter {
     /// An already encoded JSON value (a quoted status or timestamp kept for reuse), as it is.
     mutating func encoded(_ value: StaticString) {
         separate()
-        value.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
         needsComma = true
     }
 
@@ -94,18 +103,14 @@ struct JSONWriter {
         guard value.isFinite else { return null() }
         numberText.removeAll(keepingCapacity: true)
         value.write(to: &numberText)
-        raw(numberText)
-    }
-
-    mutating func null() { raw("null") }
-
-    mutating func bool(_ value: Bool) { raw(value ? "true" : "false") }
-
-    private mutating func raw(_ text: String) {
         separate()
-        bytes.append(contentsOf: text.utf8)
+        bytes.append(contentsOf: numberText.utf8)
         needsComma = true
     }
+
+    mutating func null() { encoded("null") }
+
+    mutating func bool(_ value: Bool) { encoded(value ? "true" : "false") }
 
     private mutating func separate() {
         if needsComma && separated { bytes.append(UInt8(ascii: ",")) }

@@ -36,8 +36,7 @@ final class CircuitBreaker: Sendable {
         }
     }
 
-    /// A failure the caller saw outside `run`, e.g. a lookup that missed its deadline.
-    func recordFailure() {
+    private func recordFailure() {
         state.withLock { state in
             state.trialInFlight = false
             state.consecutiveFailures += 1

@@ -2,8 +2,8 @@ import NIOCore
 import TesseraCore
 import TesseraRedis
 
-/// The body of a lookup's answer in Feast's column-major shape. Each vector is decoded once
-/// and each of its requested cells encoded once: a user on every row is formatted once, not
+/// The body of a lookup's answer in Feast's column-major shape. Each vector is read once where
+/// it lies in Redis's reply, and each of its requested cells encoded once: a user on every row is formatted once, not
 /// once per row. Whatever a cell's status and timestamp depend on (the vector's layout, its
 /// age, its time) is worked out per vector too. The body is then measured exactly and put
 /// together in one buffer of that size by copying those pieces into place.
@@ -25,15 +25,25 @@ public enum LookupResponse {
     /// The timestamp of cells with no time (join keys, NOT_FOUND): the epoch, as Feast answers.
     private static let epochStamp: StaticString = #""1970-01-01T00:00:00.000Z""#
 
-    /// One read vector as the cells of its row see it.
+    /// One read vector as the cells of its row see it. Its values stay where they lie in
+    /// Redis's reply; none is copied out but into the response.
     enum Entry {
         /// No vector, an unreadable one, or one written under another feature layout (the
         /// config changed): NOT_FOUND, not trusted.
         case notFound
         /// Its newest event (stream) or source row (batch) is older than the view's ttl.
         case outsideMaxAge
-        case stream([Double])
-        case batch([BatchValue])
+        /// A TV1 vector's bytes, holding `count` values.
+        case stream(UnsafeRawBufferPointer, count: Int)
+        /// A TB1 vector's bytes; its values are the cells `BatchVector.read` left in `batchCells`.
+        case batch(UnsafeRawBufferPointer)
+    }
+
+    /// What encoding one requested feature of a vector needs: a column without its name, so
+    /// going through them per vector copies no string.
+    struct FeatureCell {
+        var feature: Int
+        var wholeNumbers: Bool
     }
 
     /// Every cell the response shows, encoded once per key and requested feature of its view.
@@ -52,9 +62,9 @@ public enum LookupResponse {
     /// `vectors` holds the value of each of `reads.keys`, nil where Redis has none.
     public static func encode(_ plan: LookupPlan, reads: VectorReads, vectors: ByteStrings, nowMs: Int64) -> ByteBuffer {
         // Per view, the features its columns ask for; per column, its place among them.
-        var viewFeatures = [[LookupPlan.Column]](repeating: [], count: plan.views.count)
+        var viewFeatures = [[FeatureCell]](repeating: [], count: plan.views.count)
         let columnSlots = plan.columns.map { column in
-            viewFeatures[column.view].append(column)
+            viewFeatures[column.view].append(FeatureCell(feature: column.feature, wholeNumbers: column.wholeNumbers))
             return viewFeatures[column.view].count - 1
         }
         let cells = Self.cells(plan, reads: reads, vectors: vectors, viewFeatures: viewFeatures, nowMs: nowMs)
@@ -71,7 +81,7 @@ public enum LookupResponse {
     }
 
     private static func cells(
-        _ plan: LookupPlan, reads: VectorReads, vectors: ByteStrings, viewFeatures: [[LookupPlan.Column]], nowMs: Int64
+        _ plan: LookupPlan, reads: VectorReads, vectors: ByteStrings, viewFeatures: [[FeatureCell]], nowMs: Int64
     ) -> Cells {
         var cells = Cells()
         let cellCount = reads.keyViews.reduce(0) { $0 + viewFeatures[$1].count }
@@ -83,16 +93,22 @@ public enum LookupResponse {
         var json = JSONWriter(capacity: cellCount * 8, separated: false)
         let checks = plan.views.map(VectorCheck.init)
         var lastTimeMs: Int64 = 0
-        for (key, viewIndex) in reads.keyViews.enumerated() {
-            let (entry, timeMs) = Self.entry(vectors[key], check: checks[viewIndex], nowMs: nowMs)
-            // Vectors one after another often share a time (rows of one source time): format it once.
-            if key == 0 || timeMs != lastTimeMs { appendStamp(timeMs, to: &cells.stamps) }
-            cells.stampOfKey.append(cells.stamps.count / stampWidth - 1)
-            lastTimeMs = timeMs
-            cells.firstCell.append(cells.statuses.count)
-            for column in viewFeatures[viewIndex] {
-                cells.statuses.append(writeValue(entry, feature: column.feature, wholeNumbers: column.wholeNumbers, to: &json))
-                cells.bounds.append(json.bytes.count)
+        // Reused by every batch vector: reading one allocates nothing.
+        var batchCells: [BatchCell] = []
+        vectors.bytes.withUnsafeBytes { reply in
+            for (key, viewIndex) in reads.keyViews.enumerated() {
+                let bytes = vectors.range(key).map { UnsafeRawBufferPointer(rebasing: reply[$0]) }
+                let (entry, timeMs) = Self.entry(bytes, check: checks[viewIndex], nowMs: nowMs, batchCells: &batchCells)
+                // Vectors one after another often share a time (rows of one source time): format it once.
+                if key == 0 || timeMs != lastTimeMs { appendStamp(timeMs, to: &cells.stamps) }
+                cells.stampOfKey.append(cells.stamps.count / stampWidth - 1)
+                lastTimeMs = timeMs
+                cells.firstCell.append(cells.statuses.count)
+                for column in viewFeatures[viewIndex] {
+                    cells.statuses.append(writeValue(
+                        entry, feature: column.feature, wholeNumbers: column.wholeNumbers, batchCells: batchCells, to: &json))
+                    cells.bounds.append(json.bytes.count)
+                }
             }
         }
         cells.text = json.bytes
@@ -223,23 +239,28 @@ public enum LookupResponse {
     }
 
     /// What a vector says for every cell of its row, and the time its cells are as of (0 when unknown).
-    private static func entry(_ bytes: ArraySlice<UInt8>?, check: VectorCheck, nowMs: Int64) -> (Entry, Int64) {
+    private static func entry(
+        _ bytes: UnsafeRawBufferPointer?, check: VectorCheck, nowMs: Int64, batchCells: inout [BatchCell]
+    ) -> (Entry, Int64) {
         guard let bytes else { return (.notFound, 0) }
         if check.isBatch {
-            guard let vector = try? BatchVector(decoding: bytes), vector.layoutFingerprint == check.layoutFingerprint
+            batchCells.removeAll(keepingCapacity: true)
+            guard let header = try? BatchVector.read(bytes, into: &batchCells), header.layoutFingerprint == check.layoutFingerprint
             else { return (.notFound, 0) }
-            if nowMs - vector.sourceTimeMs > check.ttlMs { return (.outsideMaxAge, vector.sourceTimeMs) }
-            return (.batch(vector.values), vector.sourceTimeMs)
+            if nowMs - header.sourceTimeMs > check.ttlMs { return (.outsideMaxAge, header.sourceTimeMs) }
+            return (.batch(bytes), header.sourceTimeMs)
         }
-        guard let vector = try? FeatureVector(decoding: bytes), vector.layoutFingerprint == check.layoutFingerprint
+        guard let header = try? FeatureVector.header(of: bytes), header.layoutFingerprint == check.layoutFingerprint
         else { return (.notFound, 0) }
-        if nowMs - vector.newestEventMs > check.ttlMs { return (.outsideMaxAge, vector.newestEventMs) }
-        return (.stream(vector.values), vector.newestEventMs)
+        if nowMs - header.newestEventMs > check.ttlMs { return (.outsideMaxAge, header.newestEventMs) }
+        return (.stream(bytes, count: header.count), header.newestEventMs)
     }
 
     /// Writes one cell's value (null unless PRESENT) and returns its status.
     /// `wholeNumbers`: a stream feature of type int64 or timestamp_ms.
-    private static func writeValue(_ entry: Entry, feature: Int, wholeNumbers: Bool, to json: inout JSONWriter) -> Status {
+    private static func writeValue(
+        _ entry: Entry, feature: Int, wholeNumbers: Bool, batchCells: [BatchCell], to json: inout JSONWriter
+    ) -> Status {
         switch entry {
         case .notFound:
             json.null()
@@ -247,30 +268,30 @@ public enum LookupResponse {
         case .outsideMaxAge:
             json.null()
             return .outsideMaxAge
-        case .stream(let values):
-            guard feature < values.count else {
+        case .stream(let bytes, let count):
+            guard feature < count else {
                 json.null()
                 return .notFound
             }
-            let value = values[feature]
+            let value = FeatureVector.value(feature, of: bytes)
             if value.isNaN {
                 json.null()
                 return .nullValue
             }
             // Counts and times are whole and in range; anything else is written as it is.
             if wholeNumbers, let integer = Int64(exactly: value) { json.integer(integer) } else { json.number(value) }
-        case .batch(let values):
-            guard feature < values.count else {
+        case .batch(let bytes):
+            guard feature < batchCells.count else {
                 json.null()
                 return .notFound
             }
-            switch values[feature] {
+            switch batchCells[feature] {
             case .null:
                 json.null()
                 return .nullValue
             case .double(let number): json.number(number)
             case .int(let number): json.integer(number)
-            case .string(let text): json.string(text)
+            case .string(let range): json.string(utf8: UnsafeRawBufferPointer(rebasing: bytes[range]))
             case .bool(let flag): json.bool(flag)
             }
         }

@@ -7,21 +7,33 @@ public struct VectorStore: Sendable {
     private let pool: RedisConnectionPool
     private let threads: NIOThreadPool
     private let breaker = CircuitBreaker()
+    /// nil: reads wait as long as the pool's socket timeout lets them.
+    private let deadlines: ReadDeadlines?
 
-    public init(pool: RedisConnectionPool, threads: NIOThreadPool) {
+    /// `readTimeout`: a read not answered by then (waiting for a thread included) fails with
+    /// `ReadDeadlines.Exceeded` and counts as a failure in the circuit breaker, so a Redis that
+    /// accepts connections but does not answer trips it like one that is down.
+    public init(pool: RedisConnectionPool, threads: NIOThreadPool, readTimeout: Duration? = nil) {
         self.pool = pool
         self.threads = threads
+        self.deadlines = readTimeout.map { ReadDeadlines(timeout: $0) }
     }
 
     /// One MGET, one round trip; nil where a key has no value.
     func fetch(_ keys: ByteStrings) async throws -> ByteStrings {
         try await breaker.run {
-            try await threads.runIfActive { [pool] in try pool.withConnection { try $0.mget(keys) } }
+            try await withCheckedThrowingContinuation { continuation in
+                let read = PendingRead(continuation)
+                deadlines?.watch(read)
+                threads.submit { [pool] state in
+                    // Past its deadline while queued: the lookup has its answer; spare Redis the call.
+                    guard read.isPending else { return }
+                    guard case .active = state else { return read.finish(.failure(NIOThreadPoolError.ThreadPoolInactive())) }
+                    read.finish(Result { try pool.withConnection { try $0.mget(keys) } })
+                }
+            }
         }
     }
-
-    /// A lookup that missed its deadline counts as a failure of the store.
-    func recordTimeout() { breaker.recordFailure() }
 
     /// True when Redis answers PING; for readiness.
     public func ping() async -> Bool {

@@ -12,20 +12,13 @@ public struct LookupAPI: Sendable {
         public var ratePerSecond: Double?
         public var burst: Int
         public var maxInFlight: Int
-        /// A lookup not answered by then gets 503 `request_timeout` and counts as a failure
-        /// in the online store's circuit breaker; nil: no limit.
-        public var requestTimeout: Duration?
 
-        public init(
-            maxBodyBytes: Int, maxEntitiesPerRequest: Int, ratePerSecond: Double? = nil, burst: Int = 100, maxInFlight: Int = 512,
-            requestTimeout: Duration? = nil
-        ) {
+        public init(maxBodyBytes: Int, maxEntitiesPerRequest: Int, ratePerSecond: Double? = nil, burst: Int = 100, maxInFlight: Int = 512) {
             self.maxBodyBytes = maxBodyBytes
             self.maxEntitiesPerRequest = maxEntitiesPerRequest
             self.ratePerSecond = ratePerSecond
             self.burst = burst
             self.maxInFlight = maxInFlight
-            self.requestTimeout = requestTimeout
         }
     }
 
@@ -46,7 +39,6 @@ public struct LookupAPI: Sendable {
     /// nil: authentication off.
     let keys: APIKeyStore?
     let lookup: FeatureLookup
-    let store: VectorStore
     let limits: Limits
     let readinessChecks: @Sendable () async -> [ReadinessCheck]
     /// The Prometheus text exposition, when /metrics is served on this router.
@@ -63,7 +55,6 @@ public struct LookupAPI: Sendable {
         self.catalog = catalog
         self.keys = keys
         self.lookup = FeatureLookup(keyspace: keyspace, store: store)
-        self.store = store
         self.limits = limits
         self.readinessChecks = readinessChecks
         self.metricsText = metricsText
@@ -79,14 +70,7 @@ public struct LookupAPI: Sendable {
             keys: keys, limiter: limits.ratePerSecond.map { RateLimiter(ratePerSecond: $0, burst: limits.burst) },
             inFlight: InFlightLimit(maximum: limits.maxInFlight)))
         router.middlewares.add(JSONErrorMiddleware())
-        router.post("get-online-features") { request, context in
-            guard let timeout = limits.requestTimeout else { return try await getOnlineFeatures(request, context) }
-            guard let response = try await RequestDeadline.run(within: timeout, { try await getOnlineFeatures(request, context) }) else {
-                store.recordTimeout()
-                throw APIError(.serviceUnavailable, code: "request_timeout", message: "the lookup took longer than \(timeout); retry shortly")
-            }
-            return response
-        }
+        router.post("get-online-features") { request, context in try await getOnlineFeatures(request, context) }
         router.get("v1/features") { _, _ in json(CatalogueDocument.bytes(catalog)) }
         router.get("healthz") { _, _ in json(Array(#"{"status":"ok"}"#.utf8)) }
         router.get("readyz") { _, _ in try await readyz() }
@@ -108,6 +92,8 @@ public struct LookupAPI: Sendable {
         let answer: ByteBuffer
         do {
             answer = try await lookup.respond(to: plan, nowMs: clock())
+        } catch let error as ReadDeadlines.Exceeded {
+            throw APIError(.serviceUnavailable, code: "request_timeout", message: "\(error); retry shortly")
         } catch {
             context.logger.error("online store read failed", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, code: "online_store_unavailable", message: "the online store did not answer; retry shortly")

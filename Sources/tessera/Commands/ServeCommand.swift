@@ -52,16 +52,16 @@ struct ServeCommand: AsyncParsableCommand {
         // hiredis blocks: lookups borrow pooled connections on threads of their own.
         let lookupThreads = NIOThreadPool(numberOfThreads: 8)
         lookupThreads.start()
-        let vectors = VectorStore(pool: RedisConnectionPool(url: redisURL, maxIdle: 8), threads: lookupThreads)
-        let requestTimeout: Duration? = config.api.requestTimeoutMs.map { Duration.milliseconds($0) }
+        let vectors = VectorStore(
+            pool: RedisConnectionPool(url: redisURL, maxIdle: 8), threads: lookupThreads,
+            readTimeout: config.api.requestTimeoutMs.map { Duration.milliseconds($0) })
         let metricsText: @Sendable () -> [UInt8] = { metrics.emitToBuffer() }
         let api = LookupAPI(
             catalog: files.catalog, keyspace: keyspace, store: vectors,
             limits: .init(
                 maxBodyBytes: config.api.maxBodyBytes, maxEntitiesPerRequest: config.api.maxEntitiesPerRequest,
                 ratePerSecond: config.api.rateLimitPerSecond > 0 ? config.api.rateLimitPerSecond : nil,
-                burst: config.api.rateLimitBurst, maxInFlight: config.api.maxInFlight,
-                requestTimeout: requestTimeout),
+                burst: config.api.rateLimitBurst, maxInFlight: config.api.maxInFlight),
             keys: keys,
             readinessChecks: {
                 let redisUp = await vectors.ping()
