@@ -10,10 +10,20 @@ public struct RedisKeyspace: Sendable {
     /// `prefix:{view|entity}suffix`. Keys are made per entity on the lookup and ingestion
     /// paths: the bytes are appended in place, with no string per piece.
     private func appendEntityKey(view: String, entity: EntityKey, suffix: String, to bytes: inout [UInt8]) {
+        appendKeyHead(view: view, to: &bytes)
+        Self.appendKeyTail(entity: entity, suffix: suffix, to: &bytes)
+    }
+
+    /// `prefix:{view|`
+    private func appendKeyHead(view: String, to bytes: inout [UInt8]) {
         bytes.append(contentsOf: prefix.utf8)
         bytes.append(contentsOf: ":{".utf8)
         bytes.append(contentsOf: view.utf8)
         bytes.append(UInt8(ascii: "|"))
+    }
+
+    /// `entity}suffix`
+    private static func appendKeyTail(entity: EntityKey, suffix: String, to bytes: inout [UInt8]) {
         for (index, value) in entity.values.enumerated() {
             if index > 0 { bytes.append(EntityKey.separator) }
             bytes.append(contentsOf: value.utf8)
@@ -40,9 +50,23 @@ public struct RedisKeyspace: Sendable {
     /// The packed feature vector the lookup API reads.
     public func vectorKey(view: String, entity: EntityKey) -> String { entityKey(view: view, entity: entity, suffix: ":v") }
 
-    /// The same key's bytes appended to `bytes`: the lookup path packs all its keys in one buffer.
+    /// The same key's bytes appended to `bytes`.
     public func appendVectorKey(view: String, entity: EntityKey, to bytes: inout [UInt8]) {
         appendEntityKey(view: view, entity: entity, suffix: ":v", to: &bytes)
+    }
+
+    /// What every vector key of `view` starts with: the lookup path makes it once per view and
+    /// packs each entity's key in one buffer with `appendVectorKey(head:entity:to:)`.
+    public func vectorKeyHead(view: String) -> [UInt8] {
+        var head: [UInt8] = []
+        appendKeyHead(view: view, to: &head)
+        return head
+    }
+
+    /// The vector key of `entity` under a `vectorKeyHead`, appended to `bytes`.
+    public static func appendVectorKey(head: [UInt8], entity: EntityKey, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: head)
+        appendKeyTail(entity: entity, suffix: ":v", to: &bytes)
     }
 
     /// A SCAN pattern matching every vector key of a view (glob characters escaped).

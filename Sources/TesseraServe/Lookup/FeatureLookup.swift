@@ -32,8 +32,9 @@ public struct VectorReads: Sendable {
         for (viewIndex, view) in plan.views.enumerated() {
             let (rows, entities) = distinct[plan.viewEntities[viewIndex]]
             let first = keys.count
+            let head = keyspace.vectorKeyHead(view: view.name)
             for entity in entities {
-                keys.append { keyspace.appendVectorKey(view: view.name, entity: entity, to: &$0) }
+                keys.append { RedisKeyspace.appendVectorKey(head: head, entity: entity, to: &$0) }
                 keyViews.append(viewIndex)
             }
             rowKeys.append(rows.map { first + $0 })

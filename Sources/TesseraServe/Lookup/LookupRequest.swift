@@ -40,12 +40,16 @@ public struct LookupPlan: Sendable {
         guard !request.features.isEmpty else { throw .badRequest("missing_features", "'features' must list at least one view:feature") }
         var views: [LookupView] = []
         var columns: [Column] = []
+        var outputNames = Set<String>()
         for reference in request.features {
-            let parts = reference.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            // Split on the byte: a Character-wise split was a tenth of the plan's time.
+            let utf8 = reference.utf8
+            guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")), colon != utf8.startIndex,
+                  utf8.index(after: colon) != utf8.endIndex, !utf8[utf8.index(after: colon)...].contains(UInt8(ascii: ":"))
+            else {
                 throw .badRequest("bad_feature_reference", "'\(reference)' is not view:feature")
             }
-            let viewName = String(parts[0]), featureName = String(parts[1])
+            let viewName = String(reference[..<colon]), featureName = String(reference[utf8.index(after: colon)...])
             guard let view = LookupView(named: viewName, in: catalog) else {
                 throw .badRequest("unknown_view", "no feature view '\(viewName)' (GET /v1/features lists them)")
             }
@@ -60,7 +64,7 @@ public struct LookupPlan: Sendable {
                 views.append(view)
             }
             let outputName = request.fullFeatureNames ? "\(viewName)__\(featureName)" : featureName
-            guard !columns.contains(where: { $0.outputName == outputName }) else {
+            guard outputNames.insert(outputName).inserted else {
                 throw .badRequest("duplicate_feature", "'\(outputName)' is requested twice; set full_feature_names to tell views apart")
             }
             var wholeNumbers = false

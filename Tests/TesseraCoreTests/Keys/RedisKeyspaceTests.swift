@@ -20,10 +20,14 @@ import TesseraCore
         keyspace.appendDistinctKeyStem(view: "v", entity: EntityKey(values: ["é"]), slot: "d0", to: &stem)
         #expect(String(decoding: stem, as: UTF8.self) == "ts:{v|é}:h:d0:")
         #expect(RedisKeyspace.tileField(slot: "d0", tile: -3) == "d0:-3")
-        // The lookup path packs the same bytes.
+        // The apply calls pack the same bytes, and the lookup path from a head made once per view.
+        let key = Array(keyspace.vectorKey(view: "query_product_stats", entity: pair).utf8)
         var packed: [UInt8] = [7]
         keyspace.appendVectorKey(view: "query_product_stats", entity: pair, to: &packed)
-        #expect(packed == [7] + Array(keyspace.vectorKey(view: "query_product_stats", entity: pair).utf8))
+        #expect(packed == [7] + key)
+        var fromHead: [UInt8] = [7]
+        RedisKeyspace.appendVectorKey(head: keyspace.vectorKeyHead(view: "query_product_stats"), entity: pair, to: &fromHead)
+        #expect(fromHead == [7] + key)
     }
 
     @Test func scanPatternsEscapeGlobCharacters() {
