@@ -107,6 +107,7 @@ public struct BatchVector: Sendable, Equatable {
     public static func read(_ bytes: UnsafeRawBufferPointer, into cells: inout [BatchCell]) throws(DecodingError) -> Header {
         var reader = ByteReader(bytes: bytes)
         guard bytes.count >= headerBytes else { throw .truncated }
+        // `magic`, byte by byte: no array to reach for each of a lookup's vectors.
         guard bytes[0] == UInt8(ascii: "T"), bytes[1] == UInt8(ascii: "B"), bytes[2] == UInt8(ascii: "1") else { throw .badMagic }
         reader.offset = 3
         let count = Int(try reader.integer(UInt16.self))

@@ -58,6 +58,7 @@ public struct FeatureVector: Sendable, Equatable {
     /// the lookup path reads each value it shows once, with `value(_:of:)`.
     public static func header(of bytes: UnsafeRawBufferPointer) throws(DecodingError) -> Header {
         guard bytes.count >= headerBytes else { throw .truncated }
+        // `magic`, byte by byte: no array to reach for each of a lookup's vectors.
         guard bytes[0] == UInt8(ascii: "T"), bytes[1] == UInt8(ascii: "V"), bytes[2] == UInt8(ascii: "1") else { throw .badMagic }
         let count = Int(UInt16(bytes[3]) | UInt16(bytes[4]) << 8)
         guard bytes.count == headerBytes + 8 * count else { throw .countMismatch }

@@ -3,8 +3,8 @@ import TesseraCore
 import TesseraRedis
 
 /// The body of a lookup's answer in Feast's column-major shape. Each vector is read once where
-/// it lies in Redis's reply, and each of its requested cells encoded once: a user on every row is formatted once, not
-/// once per row. Whatever a cell's status and timestamp depend on (the vector's layout, its
+/// it lies in Redis's reply, and each of its requested cells encoded once: a user on every row
+/// is formatted once, not once per row. Whatever a cell's status and timestamp depend on (the vector's layout, its
 /// age, its time) is worked out per vector too. The body is then measured exactly and put
 /// together in one buffer of that size by copying those pieces into place.
 public enum LookupResponse {
