@@ -9,6 +9,8 @@ let package = Package(
         // For the micro-benchmarks in Benchmarks/ (a separate package that depends on this one by path).
         .library(name: "TesseraCore", targets: ["TesseraCore"]),
         .library(name: "TesseraRedis", targets: ["TesseraRedis"]),
+        .library(name: "TesseraPostgres", targets: ["TesseraPostgres"]),
+        .library(name: "TesseraStream", targets: ["TesseraStream"]),
         .library(name: "TesseraServe", targets: ["TesseraServe"]),
     ],
     dependencies: [

@@ -23,8 +23,10 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "TesseraCore", package: root),
+                .product(name: "TesseraPostgres", package: root),
                 .product(name: "TesseraRedis", package: root),
                 .product(name: "TesseraServe", package: root),
+                .product(name: "TesseraStream", package: root),
             ],
             path: "Benchmarks/TesseraBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -36,6 +36,32 @@ import TesseraPostgres
         #expect(summary == [[String(rowCount), String(rowCount * (rowCount - 1) / 2), "1", body]])
     }
 
+    @Test func typedFieldsRoundTripThroughTheWriter() throws {
+        let connection = try TestDatabase.connect()
+        let table = TestDatabase.uniqueName("copy_typed")
+        try connection.execute("create table \(table) (id integer, n bigint, x double precision, at timestamptz, body text)")
+        defer { _ = try? connection.execute("drop table \(table)") }
+
+        let integers: [Int64?] = [Int64.min, Int64.max, -1, 0, 7, 1_000_000_007, nil]
+        let doubles: [Double?] = [0.1, -2.5e-300, 1e300, 19.99, -0.0, 3, nil]
+        let copied = try connection.copyIn("copy \(table) from stdin", rows: Array(integers.indices)) { index, row in
+            row.field(Int64(index))
+            row.field(integers[index])
+            row.field(doubles[index])
+            row.field(verbatim: { $0.append(contentsOf: "2026-12-02T12:00:0\(index).123Z".utf8) })
+            let body = Array("tab\there \\ \(index)".utf8)
+            body.withUnsafeBytes { row.field(utf8: $0) }
+        }
+        #expect(copied == integers.count)
+
+        let back = try connection.execute(
+            "select n, x, (extract(epoch from at) * 1000)::bigint, body from \(table) order by id").rows
+        #expect(back.map { $0[0] } == integers.map { $0.map(String.init) })
+        #expect(back.map { $0[1].flatMap(Double.init) } == doubles)
+        #expect(back.map { $0[2] } == integers.indices.map { String(1_796_212_800_123 + Int64($0) * 1_000) })
+        #expect(back.map { $0[3] } == integers.indices.map { "tab\there \\ \($0)" })
+    }
+
     @Test func badValueFailsTheWholeCopyAndTheConnectionStaysUsable() throws {
         let connection = try TestDatabase.connect()
         let table = TestDatabase.uniqueName("copy_bad")

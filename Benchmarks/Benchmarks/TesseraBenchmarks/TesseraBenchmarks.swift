@@ -1,8 +1,10 @@
 import Benchmark
 import Foundation
 import TesseraCore
+import TesseraPostgres
 import TesseraRedis
 import TesseraServe
+import TesseraStream
 
 // Hot paths of the online path, on the demo clickstream that `tessera produce` publishes.
 // Each benchmark works on a fixed input made before timing starts, with a fixed clock, so
@@ -29,15 +31,20 @@ private func demoMessages(_ count: Int) -> [[UInt8]] {
     return (0..<count).map { _ in generator.next().value }
 }
 
-/// What the ingestion pipeline hands the folders: one batch of valid events (batch_max_events = 5000).
-private func demoBatch(_ count: Int) -> [SourcedEvent] {
+/// Valid demo events, each with its message, spread over 4 partitions.
+private func demoLogged(_ count: Int) -> [LoggedEvent] {
     var generator = ClickstreamGenerator(options: .init(seed: 1, days: 7, badRatio: 0, nowMs: nowMs))
     let decoder = EventDecoder()
     return (0..<count).map { index in
         let message = generator.next()
         guard case .success(let event) = decoder.decode(message.value, nowMs: nowMs) else { fatalError("bad demo event") }
-        return SourcedEvent(event: event, partition: Int32(index % 4), offset: Int64(index / 4))
+        return LoggedEvent(event: event, payload: message.value, partition: Int32(index % 4), offset: Int64(index / 4))
     }
+}
+
+/// What the ingestion pipeline hands the folders: one batch of valid events (batch_max_events = 5000).
+private func demoBatch(_ count: Int) -> [SourcedEvent] {
+    demoLogged(count).map { SourcedEvent(event: $0.event, partition: $0.partition, offset: $0.offset) }
 }
 
 /// One product_stats vector (15 features) the way the apply script packs it.
@@ -62,6 +69,17 @@ let benchmarks: @Sendable () -> Void = {
         for message in messages {
             blackHole(decoder.decode(message, nowMs: nowMs))
         }
+    }
+
+    // The event log's COPY text of 1,000 valid events, as OfflineDatabase sends it.
+    let logged = demoLogged(1_000)
+    Benchmark("OfflineDatabase.writeRow x1000 demo events") { _ in
+        var writer = CopyTextWriter(reservingCapacity: 512 * 1_024)
+        for event in logged {
+            OfflineDatabase.writeRow(event, to: &writer)
+            writer.endRow()
+        }
+        blackHole(writer.bytes)
     }
 
     // The three default views, as IngestionPipeline.apply folds each batch.
@@ -136,3 +154,4 @@ private func lookupVectors(_ keys: [String]) -> ByteStrings {
         return product
     })
 }
+

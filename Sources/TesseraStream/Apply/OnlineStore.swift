@@ -220,7 +220,11 @@ public final class OnlineStore {
         logger.notice("apply scripts missing in Redis; loading them again")
         shas.removeAll()  // `write` loads the scripts again
         let (again, rewritten) = try write(commands)!
-        return try again.replies(to: rewritten)
+        // A call that ran the first time (another client loaded the script meanwhile) keeps
+        // that answer: re-sent, it would say "already applied", or a rebuild "fence moved".
+        return zip(replies, try again.replies(to: rewritten)).map { first, second in
+            RedisScript.isMissingScript(first) ? second : first
+        }
     }
 
     private func scriptSHA(_ view: String) throws -> String {

@@ -80,15 +80,19 @@ public final class OfflineDatabase {
                     copy tessera.events (event_id, event_type, event_time, user_id, product_id, session_id, query, position,
                                          price, quantity, payload, source_partition, source_offset) from stdin
                     """,
-                    rows: fresh.lazy.map(Self.row))
+                    rows: fresh, write: Self.writeRow)
             }
-            for (partition, next) in moves {
+            if !moves.isEmpty {
+                // One statement for every partition: one round trip a batch, not one a partition.
+                let sorted = moves.sorted { $0.key < $1.key }
                 try connection.execute(
                     """
-                    insert into tessera.consumer_offsets (consumer_group, topic, partition, next_offset) values ($1, $2, $3, $4)
+                    insert into tessera.consumer_offsets (consumer_group, topic, partition, next_offset)
+                    select $1, $2, p, o from unnest($3::int[], $4::bigint[]) as moved(p, o)
                     on conflict (consumer_group, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()
                     """,
-                    [group, topic, String(partition), String(next)])
+                    [group, topic, "{\(sorted.map { String($0.key) }.joined(separator: ","))}",
+                     "{\(sorted.map { String($0.value) }.joined(separator: ","))}"])
             }
             return WriteResult(written: fresh.count, nextOffsets: stored.merging(moves) { _, new in new })
         }
@@ -107,12 +111,27 @@ public final class OfflineDatabase {
         String(RFC3339.string(epochMilliseconds: day * 86_400_000).prefix(10))
     }
 
-    private static func row(_ logged: LoggedEvent) -> [String?] {
+    /// One event's row, in the column order of the COPY above.
+    public static func writeRow(_ logged: LoggedEvent, to row: inout CopyTextWriter) {
         let event = logged.event
-        return [
-            event.eventID, event.type.rawValue, RFC3339.string(epochMilliseconds: event.timestampMs), event.userID, event.productID,
-            event.sessionID, event.query, event.position.map(String.init), event.price.map { String($0) }, String(event.quantity),
-            String(decoding: logged.payload, as: UTF8.self), String(logged.partition), String(logged.offset),
-        ]
+        row.field(event.eventID)
+        row.field(event.type.rawValue)
+        row.field(verbatim: { RFC3339.append(epochMilliseconds: event.timestampMs, to: &$0) })
+        row.field(event.userID)
+        row.field(event.productID)
+        row.field(event.sessionID)
+        row.field(event.query)
+        row.field(event.position)
+        row.field(event.price)
+        row.field(event.quantity)
+        // The decoder accepted the message, so it is JSON; bytes that are not UTF-8 are
+        // repaired by `String` (PostgreSQL would refuse the whole COPY for them).
+        if logged.payload.allSatisfy({ $0 < 0x80 }) {
+            logged.payload.withUnsafeBytes { row.field(utf8: $0) }
+        } else {
+            row.field(String(decoding: logged.payload, as: UTF8.self))
+        }
+        row.field(Int64(logged.partition))
+        row.field(logged.offset)
     }
 }

@@ -27,4 +27,13 @@ import TesseraKafka
             TopicPartition(topic: "clickstream", partition: 0): 13, TopicPartition(topic: "clickstream", partition: 1): 4,
         ])
     }
+
+    @Test func runsOfOnePartitionKeepTheirHighestOffsetWhenThePartitionComesBack() {
+        var messages = [message(0, 5), message(0, 6), message(1, 1), message(1, 2), message(0, 3), message(0, 4)]
+        messages.append(KafkaMessage(topic: "other", partition: 0, offset: 9, key: nil, value: [], timestampMs: nil, headers: []))
+        #expect(messages.nextOffsets == [
+            TopicPartition(topic: "clickstream", partition: 0): 7, TopicPartition(topic: "clickstream", partition: 1): 3,
+            TopicPartition(topic: "other", partition: 0): 10,
+        ])
+    }
 }
