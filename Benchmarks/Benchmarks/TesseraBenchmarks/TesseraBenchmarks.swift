@@ -6,7 +6,8 @@ import TesseraRedis
 import TesseraServe
 import TesseraStream
 
-// Hot paths of the online path, on the demo clickstream that `tessera produce` publishes.
+// Hot paths of ingestion (online and offline) and lookup, on the demo clickstream that
+// `tessera produce` publishes.
 // Each benchmark works on a fixed input made before timing starts, with a fixed clock, so
 // instruction and malloc counts repeat from run to run.
 
@@ -154,4 +155,3 @@ private func lookupVectors(_ keys: [String]) -> ByteStrings {
         return product
     })
 }
-
