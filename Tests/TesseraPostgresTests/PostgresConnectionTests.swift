@@ -4,6 +4,14 @@ import TesseraPostgres
 /// Synchronous on purpose: libpq blocks, and blocking inside async tests would starve
 /// Swift Testing's small cooperative pool.
 @Suite struct PostgresConnectionTests {
+    @Test func arrayLiteralsRoundTripAwkwardElements() throws {
+        let connection = try TestDatabase.connect()
+        let values = ["a", "b\"c", "back\\slash", "", "x,y", "{}", "NULL", " padded ", "\"\u{301}quote with a combining mark"]
+        let back = try connection.execute("select v from unnest($1::text[]) with ordinality as t(v, n) order by n", [postgresArrayLiteral(values)]).rows
+        #expect(back.map { $0[0] } == values)
+        #expect(try connection.execute("select cardinality($1::int[])", [postgresArrayLiteral([String]())]).rows == [["0"]])
+    }
+
     @Test func executesWithParametersIncludingNullAndUnicode() throws {
         let connection = try TestDatabase.connect()
         let table = TestDatabase.uniqueName("params")

@@ -44,7 +44,7 @@ struct BackfillJobs {
                 insert into tessera.backfill_jobs (views, features, from_time, to_time, rebuild_all, chunks_total, entities_total)
                 values ($1::text[], $2::text[], \(timestamp(request.fromMs)), \(timestamp(request.toMs)), $3, $4, $5) returning id
                 """,
-                [Self.arrayLiteral(views), Self.arrayLiteral(features), request.rebuildAll ? "true" : "false",
+                [postgresArrayLiteral(views), postgresArrayLiteral(features), request.rebuildAll ? "true" : "false",
                  String(plan.chunks.count), String(plan.entities)])
             guard let id = result.rows.first?.first.flatMap({ $0 }).flatMap(Int64.init) else {
                 throw BackfillError("could not record the backfill job")
@@ -71,7 +71,7 @@ struct BackfillJobs {
               and from_time is not distinct from \(timestamp(request.fromMs)) and to_time is not distinct from \(timestamp(request.toMs))
             order by id desc limit 1
             """,
-            [Self.arrayLiteral(views), Self.arrayLiteral(features), request.rebuildAll ? "true" : "false"])
+            [postgresArrayLiteral(views), postgresArrayLiteral(features), request.rebuildAll ? "true" : "false"])
         return result.rows.first?.first.flatMap { $0 }.flatMap(Int64.init)
     }
 
@@ -165,12 +165,6 @@ struct BackfillJobs {
     }
 
     private func timestamp(_ ms: Int64?) -> String { ms.map(BatchDatabase.timestamp) ?? "null::timestamptz" }
-
-    /// A text[] literal; names in features.yaml are plain identifiers, quoted anyway.
-    static func arrayLiteral(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-            .joined(separator: ",") + "}"
-    }
 
     private static func jsonArray(_ text: String?) -> [String] {
         guard let data = text?.data(using: .utf8), let values = try? JSONDecoder().decode([String].self, from: data) else { return [] }

@@ -8,7 +8,7 @@ extension Sequence where Element == KafkaMessage {
         var run: (partition: TopicPartition, next: Int64)?
         for message in self {
             if let current = run, current.partition.partition == message.partition, current.partition.topic == message.topic {
-                run!.next = Swift.max(current.next, message.offset + 1)
+                run?.next = Swift.max(current.next, message.offset + 1)
                 continue
             }
             if let run { next[run.partition] = Swift.max(next[run.partition] ?? 0, run.next) }

@@ -66,11 +66,10 @@ public final class OfflineDatabase {
         let connection = try connected()
         try ensurePartitions(for: events, on: connection)
         return try connection.transaction {
-            let partitions = nextOffsets.keys.sorted().map(String.init).joined(separator: ",")
             // Sorted, so two writers never wait on each other's locks in opposite orders.
             try connection.execute(
                 "select pg_advisory_xact_lock(hashtext($1), p) from unnest($2::int[]) as p order by p",
-                ["tessera.events/\(group)/\(topic)", "{\(partitions)}"])
+                ["tessera.events/\(group)/\(topic)", postgresArrayLiteral(nextOffsets.keys.sorted().map(String.init))])
             let stored = try Self.storedOffsets(group: group, topic: topic, on: connection)
             let fresh = events.filter { $0.offset >= stored[$0.partition, default: 0] }
             let moves = nextOffsets.filter { $0.value > stored[$0.key, default: 0] }
@@ -91,8 +90,7 @@ public final class OfflineDatabase {
                     select $1, $2, p, o from unnest($3::int[], $4::bigint[]) as moved(p, o)
                     on conflict (consumer_group, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()
                     """,
-                    [group, topic, "{\(sorted.map { String($0.key) }.joined(separator: ","))}",
-                     "{\(sorted.map { String($0.value) }.joined(separator: ","))}"])
+                    [group, topic, postgresArrayLiteral(sorted.map { String($0.key) }), postgresArrayLiteral(sorted.map { String($0.value) })])
             }
             return WriteResult(written: fresh.count, nextOffsets: stored.merging(moves) { _, new in new })
         }

@@ -9,10 +9,12 @@ import TesseraRedis
     let now: Int64 = 1_763_720_000_000
     let hour: Int64 = 3_600_000
 
+    let futureToleranceMs: Int64 = 300_000
+
     func makeStore(_ catalog: FeatureCatalog) throws -> OnlineStore {
         OnlineStore(
             url: try TestServices.redisURL(), keyspace: RedisKeyspace(prefix: TestServices.uniquePrefix()),
-            catalog: catalog, futureToleranceMs: 300_000, logger: TestServices.logger)
+            catalog: catalog, futureToleranceMs: futureToleranceMs, logger: TestServices.logger)
     }
 
     func readVector(_ store: OnlineStore, view: StreamView, entity: EntityKey) throws -> FeatureVector? {
@@ -198,7 +200,7 @@ import TesseraRedis
         let events = randomEvents(count: 120, endingAt: now, span: 2 * hour, seed: 17)
         _ = try apply(store, catalog, Array(events.prefix(60)), nowMs: now)
         let firstView = try #require(catalog.streamViews.first)
-        let source = ApplyScript(view: firstView, futureToleranceMs: 300_000).script.source
+        let source = ApplyScript(view: firstView, futureToleranceMs: futureToleranceMs).script.source
         _ = try store.run([["SCRIPT", "FLUSH"], ["SCRIPT", "LOAD", source]])
         let second = try apply(store, catalog, Array(events.suffix(60)), nowMs: now)
         #expect(second.allSatisfy { $0.allSatisfy { $0 == .applied } }, "\(second)")
