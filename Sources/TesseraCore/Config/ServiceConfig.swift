@@ -150,7 +150,7 @@ extension ServiceConfig {
             "batch_max_events", "offline_batch_max_events", "batch_max_wait", "future_tolerance", "max_event_bytes",
         ])
         let ingest = Ingest(
-            batchMaxEvents: try ingestNode?.optional("batch_max_events")?.positiveInt() ?? 20_000,
+            batchMaxEvents: try ingestNode?.optional("batch_max_events")?.positiveInt() ?? 50_000,
             offlineBatchMaxEvents: try ingestNode?.optional("offline_batch_max_events")?.positiveInt() ?? 20_000,
             batchMaxWaitMs: try ingestNode?.optional("batch_max_wait")?.durationMs() ?? 50,
             futureToleranceMs: try ingestNode?.optional("future_tolerance")?.durationMs() ?? 300_000,

@@ -19,6 +19,9 @@ public final class IngestionPipeline {
         public var decoder: EventDecoder
         /// Where the path's metrics go: the process's metrics system unless a test gives its own.
         public var metrics: any MetricsFactory = MetricsSystem.factory
+        /// Messages polled and validated at a time: a batch holds its raw payloads (most of
+        /// its memory until validated) one part at a time, not all of `batchMaxEvents` at once.
+        public var validationPart = 10_000
 
         public init(deadLetterTopic: String, batchMaxEvents: Int, batchMaxWaitMs: Int64, decoder: EventDecoder) {
             self.deadLetterTopic = deadLetterTopic
@@ -100,6 +103,9 @@ public final class IngestionPipeline {
     }
 
     private var pending: PendingBatch?
+    /// Set when `pending` was polled as one full part: once validated, what the consumer
+    /// already fetched joins it up to `batch_max_events`.
+    private var topsUpPending = false
     /// The batch after `pending`, polled, validated and folded while Redis applied `pending`.
     private var prefetched: PendingBatch?
 
@@ -131,13 +137,15 @@ public final class IngestionPipeline {
             } else {
                 let messages: [KafkaMessage]
                 if deferred.isEmpty {
-                    messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
+                    // One part now; the rest of the batch joins part by part once it is validated.
+                    messages = try consumer.poll(maxMessages: min(settings.batchMaxEvents, settings.validationPart), timeoutMs: Int32(settings.batchMaxWaitMs))
                 } else {
                     messages = Array(deferred.prefix(settings.batchMaxEvents))
                     deferred.removeFirst(messages.count)
                 }
                 guard !messages.isEmpty else { return BatchReport() }
                 pending = PendingBatch(messages: messages, nowMs: clock())
+                topsUpPending = messages.count == settings.validationPart
             }
         } else if retryPause.isPaused {
             let held = [pending?.nextOffsets ?? [:], prefetched?.nextOffsets ?? [:], deferred.nextOffsets]
@@ -178,6 +186,8 @@ public final class IngestionPipeline {
             batch.events = events
             batch.messages = []
             batch.report.deadLettered = deadLettered
+            if topsUpPending { topUp(&batch) }
+            topsUpPending = false
             pending = batch
         }
         if !batch.applied, let events = batch.events, !events.isEmpty {
@@ -251,33 +261,40 @@ public final class IngestionPipeline {
 
     /// While Redis works on a batch: the next one from what the consumer already fetched
     /// (no waiting), validated and folded. Only when nothing else is queued ahead of it.
-    /// What librdkafka fetched while a part was validated joins the batch, up to
+    /// What librdkafka fetched while a part was validated joins the batch (`topUp`), up to
     /// `batch_max_events`: a backlog then drains in batches bigger than the fetch queue, and
-    /// each script call takes more events. If dead letters cannot be sent, the messages of
-    /// that part and after wait in `deferred` instead.
+    /// each script call takes more events.
     private func prefetch() {
         guard prefetchesNextBatch, prefetched == nil, deferred.isEmpty, !retryPause.isPaused else { return }
         var next = PendingBatch(messages: [], nowMs: clock())
         next.events = []
-        while next.report.messages < settings.batchMaxEvents {
+        topUp(&next)
+        guard next.report.messages > 0, let events = next.events else { return }
+        next.folded = folders.map { $0.fold(events, nowMs: next.nowMs) }
+        prefetched = next
+    }
+
+    /// Adds what the consumer has already fetched (no waiting) to a validated batch, up to
+    /// `batch_max_events`, validating it `validationPart` messages at a time. If dead letters
+    /// cannot be sent, the messages of that part wait in `deferred`.
+    private func topUp(_ batch: inout PendingBatch) {
+        guard deferred.isEmpty, !retryPause.isPaused else { return }
+        while batch.report.messages < settings.batchMaxEvents {
             let messages: [KafkaMessage]
             do {
-                messages = try consumer.poll(maxMessages: settings.batchMaxEvents - next.report.messages, timeoutMs: 0)
+                messages = try consumer.poll(maxMessages: min(settings.batchMaxEvents - batch.report.messages, settings.validationPart), timeoutMs: 0)
             } catch {
                 break  // the next processBatch polls again and reports it
             }
             guard !messages.isEmpty else { break }
             do {
-                let (events, deadLettered) = try validate(messages, nowMs: next.nowMs)
-                next.append(validated: messages, events: events, deadLettered: deadLettered)
+                let (events, deadLettered) = try validate(messages, nowMs: batch.nowMs)
+                batch.append(validated: messages, events: events, deadLettered: deadLettered)
             } catch {
                 deferred = messages + deferred
                 break
             }
         }
-        guard next.report.messages > 0, let events = next.events else { return }
-        next.folded = folders.map { $0.fold(events, nowMs: next.nowMs) }
-        prefetched = next
     }
 
     /// Applies the folded events to every view; returns how many no view used.

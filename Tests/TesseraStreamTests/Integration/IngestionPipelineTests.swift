@@ -47,11 +47,12 @@ import TesseraRedis
                 logger: TestServices.logger)
         }
 
-        func pipeline(consumer: KafkaConsumer, batchMaxEvents: Int = 500, metrics: (any MetricsFactory)? = nil) -> IngestionPipeline {
+        func pipeline(consumer: KafkaConsumer, batchMaxEvents: Int = 500, validationPart: Int? = nil, metrics: (any MetricsFactory)? = nil) -> IngestionPipeline {
             var settings = IngestionPipeline.Settings(
                 deadLetterTopic: deadLetterTopic, batchMaxEvents: batchMaxEvents, batchMaxWaitMs: 100,
                 decoder: EventDecoder(futureToleranceMs: 300_000))
             if let metrics { settings.metrics = metrics }
+            if let validationPart { settings.validationPart = validationPart }
             return IngestionPipeline(
                 consumer: consumer, deadLetters: producer, store: store, catalog: catalog, settings: settings,
                 clock: clock.read, status: status, logger: TestServices.logger)
@@ -250,6 +251,36 @@ import TesseraRedis
         #expect(reports.map(\.applied).reduce(0, +) == 290)
         for product in 0..<4 {
             #expect(try harness.feature("product_stats", "views_24h", "p-\(product)") == Double((0..<290).filter { $0 % 4 == product }.count))
+        }
+    }
+
+    /// A batch is polled and validated in parts (`validationPart`) so its raw payloads are
+    /// not all held at once: batches still reach `batch_max_events`, whether polled directly
+    /// or prepared while Redis applied one, with every part's rejects dead-lettered.
+    @Test func batchesAreGatheredPartByPartUpToTheLimit() throws {
+        let harness = try Harness(start: start)
+        let good = (0..<300).map { Self.json("view", at: start - Int64($0) * 1_000, user: "u-\($0 % 5)", product: "p-\($0 % 3)") }
+        let messages = good.enumerated().flatMap { index, event in index % 25 == 0 ? [event, "not json"] : [event] }
+        try harness.publish(messages)
+        let consumer = try harness.consumer()
+        defer { consumer.close() }
+        let pipeline = harness.pipeline(consumer: consumer, batchMaxEvents: 100, validationPart: 15)
+        var reports: [IngestionPipeline.BatchReport] = []
+        let deadline = Date().addingTimeInterval(30)
+        while reports.map(\.messages).reduce(0, +) < messages.count && Date() < deadline {
+            let report = try pipeline.processBatch()
+            if report.messages > 0 { reports.append(report) }
+        }
+        let sizes = reports.map(\.messages)
+        #expect(sizes.reduce(0, +) == messages.count)
+        #expect(sizes.allSatisfy { $0 <= 100 }, "batch sizes \(sizes)")
+        // One partition's messages come in one fetch: the first (polled) batch and the next
+        // (prepared) find all of them waiting.
+        #expect(sizes.count >= 2 && sizes[0] == 100 && sizes[1] == 100, "batch sizes \(sizes)")
+        #expect(reports.map(\.deadLettered).reduce(0, +) == 12)
+        #expect(reports.map(\.applied).reduce(0, +) == 300)
+        for product in 0..<3 {
+            #expect(try harness.feature("product_stats", "views_24h", "p-\(product)") == Double((0..<300).filter { $0 % 3 == product }.count))
         }
     }
 
