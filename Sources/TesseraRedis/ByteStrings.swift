@@ -39,7 +39,17 @@ public struct ByteStrings: Sendable, Equatable {
     /// The i-th string's place in `bytes`, or nil: to read many inside one `bytes.withUnsafeBytes`.
     public func range(_ index: Int) -> Range<Int>? { ranges[index] }
 
-    public mutating func append(_ string: some Collection<UInt8>) {
+    public mutating func append(_ string: some Collection<UInt8>) { appendBytes(of: string) }
+
+    /// The same for text and for arrays, the arguments commands are built of. Not generic: a
+    /// generic function called from another module is not specialised there, and its
+    /// `append(contentsOf:)` went through the collection's witnesses for every argument.
+    public mutating func append(_ string: String.UTF8View) { appendBytes(of: string) }
+
+    public mutating func append(_ string: [UInt8]) { appendBytes(of: string) }
+
+    /// Specialised for each caller above (same module).
+    private mutating func appendBytes(of string: some Collection<UInt8>) {
         let start = bytes.count
         bytes.append(contentsOf: string)
         ranges.append(start..<bytes.count)

@@ -97,6 +97,19 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The EVALSHA arguments of that batch's deltas, as OnlineStore sends them.
+    let calls = folders.map { folder in
+        (ApplyCall(script: ApplyScript(view: folder.view, futureToleranceMs: 300_000), keyspace: RedisKeyspace(prefix: "ts")),
+         folder.fold(batch, nowMs: nowMs).deltas)
+    }
+    Benchmark("ApplyCall.command 5000-event batch's deltas x3 views") { _ in
+        for (call, deltas) in calls {
+            for delta in deltas {
+                blackHole(call.command(sha: "0123456789abcdef0123456789abcdef01234567", entity: delta.entity, delta: delta, nowMs: nowMs))
+            }
+        }
+    }
+
     // 101 vectors per iteration: one lookup's worth (1 user + 100 products).
     let vector = productVector()
     let packed = vector.encoded()

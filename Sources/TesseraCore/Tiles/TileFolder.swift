@@ -80,8 +80,10 @@ public struct TileFolder: Sendable {
     }
 
     /// `perPartition` folds one delta per (entity, source partition) instead of one per
-    /// entity: the fallback when one entity's fences disagree across partitions.
-    public func fold(_ events: some Sequence<SourcedEvent>, nowMs: Int64, perPartition: Bool = false) -> Result {
+    /// entity: the fallback when one entity's fences disagree across partitions. An array, not
+    /// any sequence: a generic fold called from another module is not specialised there, and
+    /// copied every event through its value witnesses (a third more mallocs).
+    public func fold(_ events: [SourcedEvent], nowMs: Int64, perPartition: Bool = false) -> Result {
         var deltas: [EntityDelta] = []
         var deltaIndex: [GroupKey: Int] = [:]
         var tooOld = 0

@@ -155,7 +155,7 @@ import TesseraRedis
                 partition: Int32($0 % 2), offset: Int64($0 / 2))
         }
         let folder = TileFolder(view: view)
-        #expect(try store.apply([.init(view: view.name, deltas: folder.fold(events.prefix(3), nowMs: now).deltas)], nowMs: now) == [[.applied]])
+        #expect(try store.apply([.init(view: view.name, deltas: folder.fold(Array(events.prefix(3)), nowMs: now).deltas)], nowMs: now) == [[.applied]])
         #expect(try store.apply([.init(view: view.name, deltas: folder.fold(events, nowMs: now).deltas)], nowMs: now) == [[.fencesDiffer]])
         // Per partition, each fence says what is left.
         let split = folder.fold(events, nowMs: now, perPartition: true).deltas
@@ -212,7 +212,7 @@ import TesseraRedis
         let store = try makeStore(catalog)
         let view = catalog.streamView(named: "user_stats")!
         let events = (0..<6).map { SourcedEvent(event: ClickEvent(eventID: "e\($0)", type: .view, timestampMs: now - Int64($0), userID: "u", productID: "p"), partition: 0, offset: Int64($0)) }
-        _ = try store.apply([.init(view: view.name, deltas: TileFolder(view: view).fold(events.prefix(4), nowMs: now).deltas)], nowMs: now)
+        _ = try store.apply([.init(view: view.name, deltas: TileFolder(view: view).fold(Array(events.prefix(4)), nowMs: now).deltas)], nowMs: now)
         let outcome = try store.apply([.init(view: view.name, deltas: TileFolder(view: view).fold(events, nowMs: now).deltas)], nowMs: now)
         #expect(outcome == [[.partlyApplied(fence: 3)]])
     }
