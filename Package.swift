@@ -37,7 +37,10 @@ let package = Package(
         // The only code that touches librdkafka.
         .target(name: "TesseraKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // The only code that touches hiredis.
-        .target(name: "TesseraRedis", dependencies: ["CHiredis", "TesseraCore", .product(name: "Metrics", package: "swift-metrics")]),
+        .target(name: "TesseraRedis", dependencies: [
+            "CHiredis", "TesseraCore", .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // The only code that touches libpq.
         .target(name: "TesseraPostgres", dependencies: [
             "CLibPQ", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Metrics", package: "swift-metrics"),
@@ -63,7 +66,6 @@ let package = Package(
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -85,7 +87,9 @@ let package = Package(
 
         .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"]),
         .testTarget(name: "TesseraKafkaTests", dependencies: ["TesseraKafka"]),
-        .testTarget(name: "TesseraRedisTests", dependencies: ["TesseraRedis"]),
+        .testTarget(name: "TesseraRedisTests", dependencies: [
+            "TesseraRedis", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "TesseraPostgresTests", dependencies: ["TesseraPostgres"]),
         .testTarget(name: "TesseraStreamTests", dependencies: [
             "TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres",
@@ -96,7 +100,6 @@ let package = Package(
         .testTarget(name: "TesseraBatchTests", dependencies: [
             "TesseraBatch", "TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraServe",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
@@ -105,7 +108,6 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

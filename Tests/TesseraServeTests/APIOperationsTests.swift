@@ -4,7 +4,6 @@ import Hummingbird
 import HummingbirdTLS
 import HummingbirdTesting
 import Logging
-import NIOPosix
 import NIOSSL
 import Synchronization
 import Testing
@@ -23,25 +22,22 @@ import TesseraServe
 
     static let lookupBody = #"{"features": ["product_stats:views_24h"], "entities": {"product_id": ["p-1"]}}"#
 
-    static func api(redisURL: RedisURL, threads: NIOThreadPool, poolTimeoutMs: Int = 500, requestTimeout: Duration? = nil,
+    static func api(redisURL: RedisURL, replyTimeoutMs: Int = 500, requestTimeout: Duration? = nil,
                     metricsText: (@Sendable () -> [UInt8])?) throws -> LookupAPI {
         try LookupAPI(
             catalog: LookupAPITests.catalog(), keyspace: RedisKeyspace(prefix: "t\(UUID().uuidString.prefix(8).lowercased())"),
-            store: VectorStore(pool: RedisConnectionPool(url: redisURL, timeoutMs: poolTimeoutMs), threads: threads, readTimeout: requestTimeout),
+            store: VectorStore(redis: RedisPipeline(url: redisURL, timeoutMs: replyTimeoutMs), readTimeout: requestTimeout),
             limits: .init(maxBodyBytes: 65_536, maxEntitiesPerRequest: 100),
             readinessChecks: { [] }, metricsText: metricsText)
     }
 
     @Test func metricsOnTheirOwnAddressAreOpenAndGoneFromTheAPI() async throws {
         _ = LookupAPITests.metricsRegistry
-        let threads = NIOThreadPool(numberOfThreads: 1)
-        threads.start()
-        defer { threads.shutdownGracefully { _ in } }
         // The API's router as serve builds it with api.metrics_listen set: no /metrics.
         let keys = try APIKeyStore(fileContents: "", file: "api-keys")
         let api = try LookupAPI(
             catalog: LookupAPITests.catalog(), keyspace: RedisKeyspace(prefix: "tm"),
-            store: VectorStore(pool: RedisConnectionPool(url: LookupAPITests.redisURL()), threads: threads),
+            store: VectorStore(redis: RedisPipeline(url: LookupAPITests.redisURL())),
             limits: .init(maxBodyBytes: 65_536, maxEntitiesPerRequest: 100), keys: keys, readinessChecks: { [] }, metricsText: nil)
         try await Application(router: api.router(), logger: Self.logger).test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
@@ -49,7 +45,7 @@ import TesseraServe
                 #expect(response.status == .unauthorized)
             }
         }
-        let openAPI = try Self.api(redisURL: LookupAPITests.redisURL(), threads: threads, metricsText: nil)
+        let openAPI = try Self.api(redisURL: LookupAPITests.redisURL(), metricsText: nil)
         try await Application(router: openAPI.router(), logger: Self.logger).test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in #expect(response.status == .notFound) }
         }
@@ -68,12 +64,9 @@ import TesseraServe
 
     @Test func aLookupPastItsTimeoutAnswers503AndCountsInTheBreaker() async throws {
         let redis = try RedisOutageTests.PrivateRedis()
-        let threads = NIOThreadPool(numberOfThreads: 2)
-        threads.start()
-        defer { threads.shutdownGracefully { _ in } }
-        // The pool would wait 8 s for a reply: the 500 ms deadline answers first.
+        // The connection would wait 8 s for a reply: the 500 ms deadline answers first.
         let api = try Self.api(
-            redisURL: redis.url, threads: threads, poolTimeoutMs: 8_000, requestTimeout: .milliseconds(500), metricsText: nil)
+            redisURL: redis.url, replyTimeoutMs: 8_000, requestTimeout: .milliseconds(500), metricsText: nil)
         try await Application(router: api.router(), logger: Self.logger).test(.router) { client in
             func lookup() async throws -> (HTTPResponse.Status, String?) {
                 try await client.execute(uri: "/get-online-features", method: .post, body: ByteBuffer(string: Self.lookupBody)) { response in
@@ -123,10 +116,7 @@ import TesseraServe
         defer { try? FileManager.default.removeItem(at: folder) }
         let files = try Self.selfSignedCertificate(in: folder)
 
-        let threads = NIOThreadPool(numberOfThreads: 1)
-        threads.start()
-        defer { threads.shutdownGracefully { _ in } }
-        let api = try Self.api(redisURL: LookupAPITests.redisURL(), threads: threads, metricsText: nil)
+        let api = try Self.api(redisURL: LookupAPITests.redisURL(), metricsText: nil)
         let port = Mutex<Int?>(nil)
         let app = Application(
             router: api.router(),

@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import NIOPosix
 import Testing
 import TesseraCore
 import TesseraRedis
@@ -222,10 +221,8 @@ import Yams
 
         let catalogPath = Self.url("config/features.yaml").path
         let catalog = try FeatureCatalog.load(yaml: Self.text("config/features.yaml"), file: catalogPath)
-        let threads = NIOThreadPool(numberOfThreads: 1)
-        threads.start()
         // Nothing here reaches Redis: readiness is stubbed and no lookup is made.
-        let store = VectorStore(pool: RedisConnectionPool(url: try RedisURL(parsing: "redis://127.0.0.1:1/0")), threads: threads)
+        let store = VectorStore(redis: RedisPipeline(url: try RedisURL(parsing: "redis://127.0.0.1:1/0")))
         var logger = Logger(label: "deploy-files-test")
         logger.logLevel = .critical
         func api(keys: APIKeyStore?) -> Application<RouterResponder<BasicRequestContext>> {
@@ -238,24 +235,18 @@ import Yams
         }
 
         let noKeys = try APIKeyStore(fileContents: "# Tessera API keys\n", file: "api-keys")
-        do {
-            try await api(keys: noKeys).test(.router) { client in
-                for path in Set(probePaths + ["/healthz"]) {
-                    try await client.execute(uri: path, method: .get) { response in
-                        #expect(response.status == .ok, "GET \(path) should answer 200 without a key")
-                    }
+        try await api(keys: noKeys).test(.router) { client in
+            for path in Set(probePaths + ["/healthz"]) {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .ok, "GET \(path) should answer 200 without a key")
                 }
             }
-            try await api(keys: nil).test(.router) { client in
-                try await client.execute(uri: "/metrics", method: .get) { response in
-                    #expect(response.status == .ok)
-                }
-            }
-        } catch {
-            try await threads.shutdownGracefully()
-            throw error
         }
-        try await threads.shutdownGracefully()
+        try await api(keys: nil).test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
     }
 
     // MARK: - Names the code defines

@@ -4,7 +4,6 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Metrics
-import NIOPosix
 import Prometheus
 import Testing
 import TesseraCore
@@ -66,9 +65,8 @@ import TesseraStream
             OnlineStore.ViewDeltas(view: $0.name, deltas: TileFolder(view: $0).fold(stale, nowMs: monthAgo).deltas)
         }, nowMs: monthAgo)
 
-        let threads = NIOThreadPool(numberOfThreads: 2)
-        threads.start()
-        let vectors = VectorStore(pool: RedisConnectionPool(url: try redisURL ?? Self.redisURL(), timeoutMs: 500), threads: threads)
+        let redis = RedisPipeline(url: try redisURL ?? Self.redisURL(), timeoutMs: 500)
+        let vectors = VectorStore(redis: redis)
         let api = LookupAPI(
             catalog: catalog, keyspace: keyspace, store: vectors,
             limits: .init(maxBodyBytes: maxBody, maxEntitiesPerRequest: maxEntities, ratePerSecond: ratePerSecond, burst: burst),
@@ -80,10 +78,10 @@ import TesseraStream
         do {
             try await app.test(.router) { client in try await body(client) }
         } catch {
-            try await threads.shutdownGracefully()
+            await redis.close()
             throw error
         }
-        try await threads.shutdownGracefully()
+        await redis.close()
     }
 
     func post(_ client: any TestClientProtocol, _ json: String) async throws -> (HTTPResponse.Status, [String: Any]) {

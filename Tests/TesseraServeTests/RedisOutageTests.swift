@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import NIOPosix
 import Testing
 import TesseraCore
 import TesseraKafka
@@ -152,11 +151,10 @@ import TesseraServe
         let keyspace = RedisKeyspace(prefix: "ts")
         let rig = try OutageRig(catalog: catalog, keyspace: keyspace, logger: logger)
 
-        let threads = NIOThreadPool(numberOfThreads: 2)
-        threads.start()
+        let lookupRedis = RedisPipeline(url: rig.redis.url, timeoutMs: 300)
         let api = LookupAPI(
             catalog: catalog, keyspace: keyspace,
-            store: VectorStore(pool: RedisConnectionPool(url: rig.redis.url, timeoutMs: 300), threads: threads),
+            store: VectorStore(redis: lookupRedis),
             limits: .init(maxBodyBytes: 65_536, maxEntitiesPerRequest: 100), readinessChecks: { [] }, clock: { [now = rig.now] in now })
         let app = Application(router: api.router(), logger: logger)
         let request = #"{"features": ["product_stats:views_24h"], "entities": {"product_id": ["p-1"]}}"#
@@ -194,7 +192,7 @@ import TesseraServe
             #expect(recovered == (200, 200))
             #expect(rig.status.appliedEvents == 200)
         }
-        try await threads.shutdownGracefully()
+        await lookupRedis.close()
     }
 
     /// Redis down for longer than `max.poll.interval.ms`: the pipeline pauses its

@@ -1,8 +1,8 @@
 import Synchronization
 import TesseraRedis
 
-/// The deadlines of the lookups' reads from Redis, the one step of a lookup that can stall
-/// (waiting for a lookup thread, then the blocking MGET). A read not answered by its deadline
+/// The deadlines of the lookups' reads from Redis, the one step of a lookup that can stall.
+/// A read not answered by its deadline
 /// fails with `Exceeded`, and its late result is dropped. One sweeper task checks them every
 /// `tick` while any is watched, and ends when none is: a timer task per lookup cost about a
 /// fifth of serve's CPU at 3,000 lookups a second (docs/benchmarks.md).
@@ -66,7 +66,7 @@ final class PendingRead: Sendable {
 
     init(_ continuation: CheckedContinuation<ByteStrings, any Error>) { self.continuation = Mutex(continuation) }
 
-    /// False once answered: a read still queued for a thread then skips Redis altogether.
+    /// False once answered: the sweeper then lets go of it.
     var isPending: Bool { continuation.withLock { $0 != nil } }
 
     func finish(_ result: Result<ByteStrings, any Error>) {

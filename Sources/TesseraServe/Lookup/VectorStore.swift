@@ -1,21 +1,18 @@
-import NIOPosix
 import TesseraRedis
 
-/// Reads packed vectors from Redis for the lookup API. hiredis calls block, so they run
-/// on a thread pool of their own, never on the event loops.
+/// Reads packed vectors from Redis for the lookup API, without blocking a thread: each read
+/// is one MGET pipelined on a connection of `RedisPipeline` and answered on an event loop.
 public struct VectorStore: Sendable {
-    private let pool: RedisConnectionPool
-    private let threads: NIOThreadPool
+    private let redis: RedisPipeline
     private let breaker = CircuitBreaker()
-    /// nil: reads wait as long as the pool's socket timeout lets them.
+    /// nil: reads wait as long as the pipeline's reply timeout lets them.
     private let deadlines: ReadDeadlines?
 
-    /// `readTimeout`: a read not answered by then (waiting for a thread included) fails with
-    /// `ReadDeadlines.Exceeded` and counts as a failure in the circuit breaker, so a Redis that
-    /// accepts connections but does not answer trips it like one that is down.
-    public init(pool: RedisConnectionPool, threads: NIOThreadPool, readTimeout: Duration? = nil) {
-        self.pool = pool
-        self.threads = threads
+    /// `readTimeout`: a read not answered by then fails with `ReadDeadlines.Exceeded` and
+    /// counts as a failure in the circuit breaker, so a Redis that accepts connections but
+    /// does not answer trips it like one that is down.
+    public init(redis: RedisPipeline, readTimeout: Duration? = nil) {
+        self.redis = redis
         self.deadlines = readTimeout.map { ReadDeadlines(timeout: $0) }
     }
 
@@ -25,22 +22,15 @@ public struct VectorStore: Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 let read = PendingRead(continuation)
                 deadlines?.watch(read)
-                threads.submit { [pool] state in
-                    // Past its deadline while queued: the lookup has its answer; spare Redis the call.
-                    guard read.isPending else { return }
-                    guard case .active = state else { return read.finish(.failure(NIOThreadPoolError.ThreadPoolInactive())) }
-                    read.finish(Result { try pool.withConnection { try $0.mget(keys) } })
-                }
+                redis.mget(keys) { read.finish($0) }
             }
         }
     }
 
     /// True when Redis answers PING; for readiness.
     public func ping() async -> Bool {
-        // While the breaker is open the answer is known; don't queue behind stuck lookups.
+        // While the breaker is open the answer is known; don't wait behind stuck lookups.
         guard !breaker.isOpen else { return false }
-        return (try? await threads.runIfActive { [pool] in
-            try pool.withConnection { try $0.send(["PING"]) }.string == "PONG"
-        }) ?? false
+        return (try? await redis.send(["PING"]))?.string == "PONG"
     }
 }

@@ -3,7 +3,6 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
-import NIOPosix
 import ServiceLifecycle
 import TesseraBatch
 import TesseraCore
@@ -49,12 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if !config.postgresURL.isEmpty { batch.append(BackfillProgressService(postgresURL: config.postgresURL, logger: logger)) }
 
-        // hiredis blocks: lookups borrow pooled connections on threads of their own.
-        let lookupThreads = NIOThreadPool(numberOfThreads: 8)
-        lookupThreads.start()
-        let vectors = VectorStore(
-            pool: RedisConnectionPool(url: redisURL, maxIdle: 8), threads: lookupThreads,
-            readTimeout: config.api.requestTimeoutMs.map { Duration.milliseconds($0) })
+        // Lookups read Redis on the event loops, pipelined on a connection per loop.
+        let lookupRedis = RedisPipeline(url: redisURL)
+        let vectors = VectorStore(redis: lookupRedis, readTimeout: config.api.requestTimeoutMs.map { Duration.milliseconds($0) })
         let metricsText: @Sendable () -> [UInt8] = { metrics.emitToBuffer() }
         let api = LookupAPI(
             catalog: files.catalog, keyspace: keyspace, store: vectors,
@@ -100,7 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         let watchdog = ShutdownWatchdog.start(timeoutMs: config.shutdownTimeoutMs, logger: logger)
         try await group.run()
         watchdog.cancel()
-        try await lookupThreads.shutdownGracefully()
+        await lookupRedis.close()
     }
 
     /// HTTP/1.1, or HTTPS when `api.tls` names a certificate and key.

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import NIOPosix
 import Testing
 import TesseraBatch
 import TesseraCore
@@ -43,12 +42,9 @@ import TesseraStream
             OnlineStore.ViewDeltas(view: $0.name, deltas: TileFolder(view: $0).fold([SourcedEvent(event: view, partition: 0, offset: 0)], nowMs: now).deltas)
         }, nowMs: now)
 
-        let threads = NIOThreadPool(numberOfThreads: 1)
-        threads.start()
-        defer { threads.shutdownGracefully { _ in } }
         let api = LookupAPI(
             catalog: catalog, keyspace: keyspace,
-            store: VectorStore(pool: RedisConnectionPool(url: try BatchTestServices.redisURL()), threads: threads),
+            store: VectorStore(redis: RedisPipeline(url: try BatchTestServices.redisURL())),
             limits: .init(maxBodyBytes: 65_536, maxEntitiesPerRequest: 100), readinessChecks: { [] }, clock: { now })
         let app = Application(router: api.router(), logger: BatchTestServices.logger)
         let request = #"""
