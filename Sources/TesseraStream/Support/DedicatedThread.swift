@@ -22,9 +22,13 @@ public func onThread(
 ) async throws {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
         let thread = Thread {
-            // Foundation names the kernel thread only from the thread itself (a longer name is not set).
-            Thread.current.name = name
             #if canImport(Glibc)
+            // The kernel's name, set by the thread itself (Glibc does not export
+            // pthread_setname_np to Swift): Foundation's `Thread.name` setter passes it on only once
+            // `start()` has stored the thread's handle, a race the online thread lost in a bench run
+            // (it kept the pool's name, `oot.default-qos`).
+            try? String(decoding: name.utf8.prefix(15), as: UTF8.self)
+                .write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
             // On Linux the nice value is per thread, and `who` 0 is the calling thread.
             if priority == .background { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
             #endif
