@@ -87,9 +87,7 @@ let package = Package(
 
         .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"]),
         .testTarget(name: "TesseraKafkaTests", dependencies: ["TesseraKafka"]),
-        .testTarget(name: "TesseraRedisTests", dependencies: [
-            "TesseraRedis", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
+        .testTarget(name: "TesseraRedisTests", dependencies: ["TesseraRedis"]),
         .testTarget(name: "TesseraPostgresTests", dependencies: ["TesseraPostgres"]),
         .testTarget(name: "TesseraStreamTests", dependencies: [
             "TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres",

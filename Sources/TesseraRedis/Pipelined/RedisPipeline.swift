@@ -29,7 +29,8 @@ public final class RedisPipeline: Sendable {
         let state = Mutex(State.idle)
     }
 
-    /// `timeoutMs` bounds connecting and, once connected, the wait for the oldest reply.
+    /// `timeoutMs` bounds connecting and, once connected, how long commands wait without a
+    /// byte of reply before their connection is closed.
     public init(url: RedisURL, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connections: Int = System.coreCount, timeoutMs: Int = 2_000) {
         precondition(connections > 0, "a pipeline needs at least one connection")
         self.url = url

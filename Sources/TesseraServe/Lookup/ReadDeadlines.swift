@@ -2,10 +2,10 @@ import Synchronization
 import TesseraRedis
 
 /// The deadlines of the lookups' reads from Redis, the one step of a lookup that can stall.
-/// A read not answered by its deadline
-/// fails with `Exceeded`, and its late result is dropped. One sweeper task checks them every
-/// `tick` while any is watched, and ends when none is: a timer task per lookup cost about a
-/// fifth of serve's CPU at 3,000 lookups a second (docs/benchmarks.md).
+/// A read not answered by its deadline fails with `Exceeded`, and its late result is
+/// dropped. One sweeper task checks them every `tick` while any is watched, and ends when
+/// none is: a timer task per lookup cost about a fifth of serve's CPU at 3,000 lookups a
+/// second (docs/benchmarks.md).
 final class ReadDeadlines: Sendable {
     struct Exceeded: Error, CustomStringConvertible {
         var timeout: Duration
