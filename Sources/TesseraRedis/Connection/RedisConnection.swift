@@ -25,12 +25,7 @@ public final class RedisConnection {
             throw RedisError("cannot connect to \(url): \(message)")
         }
         redisSetTimeout(context, timeout)
-        if let password = url.password {
-            try expectOK(send(url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]), doing: "AUTH")
-        }
-        if url.database != 0 {
-            try expectOK(send(["SELECT", String(url.database)]), doing: "SELECT")
-        }
+        for command in url.loginCommands { try expectOK(send(command.arguments), doing: command.name) }
         connected = true
     }
 

@@ -6,6 +6,15 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var username: String?
     public var password: String?
 
+    /// What a new connection sends before anything else, by name: AUTH (with the URL's user,
+    /// if any) when there is a password, SELECT when the database is not 0.
+    var loginCommands: [(name: String, arguments: [String])] {
+        var commands: [(name: String, arguments: [String])] = []
+        if let password { commands.append(("AUTH", username.map { ["AUTH", $0, password] } ?? ["AUTH", password])) }
+        if database != 0 { commands.append(("SELECT", ["SELECT", String(database)])) }
+        return commands
+    }
+
     public init(parsing text: String) throws {
         guard text.hasPrefix("redis://") else { throw RedisError("URL must start with redis://") }
         var rest = Substring(text.dropFirst("redis://".count))

@@ -184,12 +184,7 @@ public final class RedisPipeline: Sendable {
 
     /// AUTH and SELECT as the URL asks, before the connection takes commands.
     private static func handshake(_ url: RedisURL, on channel: any Channel) -> EventLoopFuture<Void> {
-        var steps: [(name: String, arguments: [String])] = []
-        if let password = url.password {
-            steps.append(("AUTH", url.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]))
-        }
-        if url.database != 0 { steps.append(("SELECT", ["SELECT", String(url.database)])) }
-        return steps.reduce(channel.eventLoop.makeSucceededVoidFuture()) { previous, step in
+        url.loginCommands.reduce(channel.eventLoop.makeSucceededVoidFuture()) { previous, step in
             previous.flatMap {
                 send(ByteStrings(arguments: step.arguments), on: channel).flatMapThrowing { reply in
                     if let message = reply.errorMessage { throw RedisError("\(step.name) failed: \(message)") }

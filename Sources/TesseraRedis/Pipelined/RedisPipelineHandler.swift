@@ -41,6 +41,11 @@ final class RedisPipelineHandler: ChannelDuplexHandler {
     private var waiting = CircularBuffer<Waiter>()
     /// Bytes received and not yet part of a whole reply.
     private var received: ByteBuffer?
+    /// When the oldest waiting command was written or the last reply byte came, whichever is
+    /// later: the reply timeout counts from it.
+    private var lastProgress = NIODeadline.now()
+    /// One check per timeout period, not a timer per reply: it re-arms itself while replies keep
+    /// coming.
     private var replyDeadline: Scheduled<Void>?
 
     init(url: RedisURL, replyTimeout: TimeAmount) {
@@ -56,11 +61,15 @@ final class RedisPipelineHandler: ChannelDuplexHandler {
             return
         }
         waiting.append(command.waiter)
-        if waiting.count == 1 { armReplyDeadline(context) }
+        if waiting.count == 1 {
+            lastProgress = .now()
+            if replyDeadline == nil { armReplyDeadline(context, at: lastProgress + replyTimeout) }
+        }
         context.write(wrapOutboundOut(command.bytes), promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastProgress = .now()
         var incoming = unwrapInboundIn(data)
         if received == nil || received!.readableBytes == 0 {
             received = incoming
@@ -92,9 +101,6 @@ final class RedisPipelineHandler: ChannelDuplexHandler {
             // Replies back to back may never leave it empty: drop what has been read.
             received?.discardReadBytes()
         }
-        replyDeadline?.cancel()
-        replyDeadline = nil
-        if !waiting.isEmpty { armReplyDeadline(context) }
     }
 
     /// The oldest waiter's reply, taken out of `received`, if all of it is there.
@@ -111,13 +117,20 @@ final class RedisPipelineHandler: ChannelDuplexHandler {
         return answer
     }
 
-    private func armReplyDeadline(_ context: ChannelHandlerContext) {
-        let channel = context.channel
-        let timeout = replyTimeout
-        let url = url
-        replyDeadline = context.eventLoop.scheduleTask(in: timeout) {
-            channel.pipeline.fireErrorCaught(RedisError("no reply from \(url) within \(timeout.nanoseconds / 1_000_000) ms"))
+    private func armReplyDeadline(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        // Runs on this channel's event loop, as every call of the handler does.
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        replyDeadline = context.eventLoop.scheduleTask(deadline: deadline) {
+            bound.value.handler.replyDeadlinePassed(bound.value.context)
         }
+    }
+
+    private func replyDeadlinePassed(_ context: ChannelHandlerContext) {
+        replyDeadline = nil
+        guard !waiting.isEmpty else { return }
+        let due = lastProgress + replyTimeout
+        guard due <= .now() else { return armReplyDeadline(context, at: due) }
+        errorCaught(context: context, error: RedisError("no reply from \(url) within \(replyTimeout.nanoseconds / 1_000_000) ms"))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
