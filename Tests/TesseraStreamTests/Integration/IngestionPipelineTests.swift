@@ -299,6 +299,52 @@ import TesseraRedis
         }
     }
 
+    /// Dead letters are sent as they are found and confirmed by one flush before the batch
+    /// commits. When their delivery fails (the broker refuses two produce requests for good),
+    /// the batch is not committed, and its letters, with those of the batch prepared
+    /// meanwhile, go again: every reject reaches the topic, and every event counts once.
+    @Test func deadLettersWhoseDeliveryFailedAreSentAgainBeforeTheBatchCommits() throws {
+        let harness = try Harness(start: start)
+        let good = (0..<200).map { Self.json("view", at: start - Int64($0) * 1_000, user: "u-\($0 % 5)", product: "p-\($0 % 3)") }
+        var messages: [String] = []
+        var bad: [String] = []
+        for (index, event) in good.enumerated() {
+            messages.append(event)
+            if index % 10 == 0 {
+                bad.append("not json \(index)")
+                messages.append(bad.last!)
+            }
+        }
+        for (index, message) in messages.enumerated() { try harness.publish([message], key: "u-\(index % 5)") }
+        let consumer = try harness.consumer()
+        defer { consumer.close() }
+        let pipeline = harness.pipeline(consumer: consumer, batchMaxEvents: 40)
+        let messageTooLarge: Int32 = 10  // a permanent produce error: the letters in that request are not delivered
+        harness.broker.pushRequestErrors(apiKey: 0, errors: [messageTooLarge, messageTooLarge])
+        var seen = 0
+        var failures = 0
+        let deadline = Date().addingTimeInterval(60)
+        while seen < messages.count && Date() < deadline {
+            do { seen += try pipeline.processBatch().messages } catch { failures += 1 }
+        }
+        #expect(seen == messages.count)
+        #expect(failures >= 1, "no flush failed: the injected errors did not reach a dead letter")
+        for product in 0..<3 {
+            #expect(try harness.feature("product_stats", "views_24h", "p-\(product)") == Double((0..<200).filter { $0 % 3 == product }.count))
+        }
+
+        let reader = try KafkaConsumer(
+            brokers: harness.broker.bootstrapServers, groupID: "dlq-reader", topics: [harness.deadLetterTopic],
+            settings: TestServices.devBrokerConsumerSettings, logger: TestServices.logger)
+        defer { reader.close() }
+        var letters = Set<String>()
+        let readUntil = Date().addingTimeInterval(30)
+        while letters.count < bad.count && Date() < readUntil {
+            for letter in try reader.poll(maxMessages: 100, timeoutMs: 500) { letters.insert(String(decoding: letter.value, as: UTF8.self)) }
+        }
+        #expect(letters == Set(bad), "missing: \(Set(bad).subtracting(letters).sorted())")
+    }
+
     @Test func malformedEventsGoToTheDeadLetterTopicWithTheirReason() throws {
         let harness = try Harness(start: start)
         let bad: [(value: String, reason: String)] = [
