@@ -6,12 +6,12 @@ import TesseraKafka
 import TesseraPostgres
 import TesseraRedis
 
-/// Runs the online path (ingestion into Redis and the window roller) and the offline
-/// path (the event log in PostgreSQL) as two consumer groups, each on a dedicated thread
-/// (librdkafka, hiredis and libpq calls block), so a PostgreSQL outage never stalls
-/// online freshness and a Redis outage never stalls the event log. On graceful shutdown
-/// each finishes its current batch, commits, and leaves its group. The snapshotter runs
-/// on a third thread (when snapshots are on) and stops between chunks.
+/// Runs the online path (ingestion into Redis) and the offline path (the event log in
+/// PostgreSQL) as two consumer groups, each on a dedicated thread (librdkafka, hiredis and
+/// libpq calls block), so a PostgreSQL outage never stalls online freshness and a Redis
+/// outage never stalls the event log. On graceful shutdown each finishes its current batch,
+/// commits, and leaves its group. The window roller runs on a thread of its own and stops
+/// between ticks; so does the snapshotter (when snapshots are on), between chunks.
 public struct StreamService: Service {
     private let config: ServiceConfig
     private let catalog: FeatureCatalog
@@ -40,6 +40,7 @@ public struct StreamService: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await onThread("tessera-online") { try runOnline(stop: stop) } }
+                group.addTask { try await onThread("tessera-roller") { try runRoller(stop: stop) } }
                 if !config.postgresURL.isEmpty {
                     group.addTask { try await onThread("tessera-offline", priority: .background) { try runOffline(stop: stop) } }
                 }
@@ -65,20 +66,15 @@ public struct StreamService: Service {
             deadLetters.close()
             status.setAssignedPartitions(0)
         }
-        let store = OnlineStore(
-            url: try RedisURL(parsing: config.redis.url), keyspace: RedisKeyspace(prefix: config.redis.keyPrefix),
-            catalog: catalog, futureToleranceMs: config.ingest.futureToleranceMs,
-            tracksChanges: config.snapshotIntervalMs != nil, logger: logger)
+        let store = try onlineStore()
         let pipeline = IngestionPipeline(
             consumer: consumer, deadLetters: deadLetters, store: store, catalog: catalog,
             settings: .init(
                 deadLetterTopic: config.kafka.deadLetterTopic, batchMaxEvents: config.ingest.batchMaxEvents,
                 batchMaxWaitMs: config.ingest.batchMaxWaitMs, decoder: decoder),
             clock: clock, status: status, logger: logger)
-        let roller = WindowRoller(store: store, catalog: catalog, logger: logger)
 
         logger.info("online ingestion started", metadata: ["topic": "\(config.kafka.topic)", "group": "\(config.kafka.consumerGroup)"])
-        var nextRollMs: Int64 = 0
         RetryLoop(path: "online", logger: logger).run(stop: stop, hasPendingWork: { pipeline.hasPendingBatch }) {
             pipeline.prefetchesNextBatch = !stop.isRaised
             let report = try pipeline.processBatch()
@@ -87,13 +83,34 @@ public struct StreamService: Service {
                     "messages": "\(report.messages)", "applied": "\(report.applied)", "dead_lettered": "\(report.deadLettered)",
                 ])
             }
-            let now = clock()
-            if now >= nextRollMs {
-                try roller.tick(nowMs: now)
-                nextRollMs = now + config.rollerIntervalMs
-            }
         }
         logger.info("online ingestion stopped", metadata: ["applied": "\(status.appliedEvents)"])
+    }
+
+    /// Every `roller.interval`, the windows of entities whose tiles left them slide
+    /// (`WindowRoller`). Not on the online thread: a tile boundary can file thousands of
+    /// entities, and recomputing 4,040 held the online path 2.1 s (docs/benchmarks.md). Its
+    /// calls are atomic scripts like the online path's, as with several daemons' rollers.
+    private func runRoller(stop: StopSignal) throws {
+        let roller = WindowRoller(store: try onlineStore(), catalog: catalog, logger: logger)
+        var nextTickMs: Int64 = 0
+        RetryLoop(path: "roller", logger: logger).run(stop: stop, hasPendingWork: { false }) {
+            let now = clock()
+            if now >= nextTickMs {
+                try roller.tick(nowMs: now)
+                nextTickMs = now + config.rollerIntervalMs
+            }
+            // Short naps, so a shutdown is noticed within 100 ms.
+            Thread.sleep(forTimeInterval: Double(min(100, max(1, nextTickMs - clock()))) / 1_000)
+        }
+    }
+
+    /// A Redis connection of the online store's, one per thread that needs it.
+    private func onlineStore() throws -> OnlineStore {
+        OnlineStore(
+            url: try RedisURL(parsing: config.redis.url), keyspace: RedisKeyspace(prefix: config.redis.keyPrefix),
+            catalog: catalog, futureToleranceMs: config.ingest.futureToleranceMs,
+            tracksChanges: config.snapshotIntervalMs != nil, logger: logger)
     }
 
     private func runOffline(stop: StopSignal) throws {

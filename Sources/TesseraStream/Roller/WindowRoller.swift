@@ -15,7 +15,7 @@ public final class WindowRoller {
     private let graceMs: Int64
     /// The online path's batches reach Redis within this of their clock: one prepared while
     /// the one before was applied is at most a second old when its turn comes, and applying
-    /// a batch of 50,000 events took about half a second in `scripts/bench` (20,000 ship).
+    /// a batch of 50,000 events took about half a second in `scripts/bench` (30,000 ship).
     /// Windows slide up to this (plus `roller.interval`) late.
     public static let defaultGraceMs: Int64 = 5_000
     private let maxBoundariesPerChunk: Int
@@ -75,8 +75,10 @@ public final class WindowRoller {
             for member in reply.array ?? [] { if let text = member.string { entities.insert(text) } }
         }
         let keys = entities.sorted().map(EntityKey.init(encoded:))
-        for chunk in stride(from: 0, to: keys.count, by: 500) {
-            try store.recompute(view: view.name, entities: Array(keys[chunk..<min(chunk + 500, keys.count)]), nowMs: nowMs)
+        // A recompute reads every tile of the entity (about half a millisecond of Redis each):
+        // small pipelines, so the online path's applies get their turn in between.
+        for chunk in stride(from: 0, to: keys.count, by: 100) {
+            try store.recompute(view: view.name, entities: Array(keys[chunk..<min(chunk + 100, keys.count)]), nowMs: nowMs)
         }
         _ = try store.run((rollKeys.isEmpty ? [] : [["DEL"] + rollKeys]) + [["SET", cursorKey, String(newCursor)]])
         if !keys.isEmpty {

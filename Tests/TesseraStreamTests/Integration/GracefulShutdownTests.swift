@@ -92,8 +92,10 @@ import TesseraRedis
 
     /// Runs `tessera serve`'s stream service in a group that shuts down on SIGTERM; once
     /// `ready` holds, sends SIGTERM to this process. Returns how long the stop took.
-    func runUntilSignalled(_ rig: Rig, status: IngestionStatus, when ready: @escaping @Sendable () -> Bool) async throws -> Duration {
-        let stream = StreamService(config: rig.config, catalog: rig.catalog, status: status, clock: { [now] in now }, logger: TestServices.logger)
+    func runUntilSignalled(
+        _ rig: Rig, status: IngestionStatus, clock: (@Sendable () -> Int64)? = nil, when ready: @escaping @Sendable () -> Bool
+    ) async throws -> Duration {
+        let stream = StreamService(config: rig.config, catalog: rig.catalog, status: status, clock: clock ?? { [now] in now }, logger: TestServices.logger)
         let group = ServiceGroup(services: [stream], gracefulShutdownSignals: [.sigterm], logger: TestServices.logger)
         let running = Task { try await group.run() }
         let deadline = ContinuousClock.now + .seconds(120)
@@ -102,6 +104,27 @@ import TesseraRedis
         kill(getpid(), SIGTERM)
         try await running.value
         return ContinuousClock.now - signalled
+    }
+
+    /// The window roller runs in the service beside the online path (on a thread of its
+    /// own): once the clock passes the hour, the 1 h windows of what was applied slide to
+    /// zero with no new event, while the 24 h windows keep it.
+    @Test func theServiceSlidesWindowsWithNoNewEvents() async throws {
+        let rig = try Rig(now: now)
+        try rig.publish(count: 40, now: now)
+        let clock = ManualClock(now)
+        let status = IngestionStatus()
+        let hour: Int64 = 3_600_000
+        let cursor = rig.reader.keyspace.rollerCursorKey(view: "product_stats")
+        _ = try await runUntilSignalled(rig, status: status, clock: clock.read) {
+            // The roller's first tick sets its cursor at the clock; only then may time jump.
+            guard status.appliedEvents == 40, (try? rig.reader.run([["GET", cursor]])[0].integer) != nil else { return false }
+            if clock.nowMs == now { clock.nowMs = now + hour + 600_000 }
+            return (try? rig.onlineTotal()) == 0
+        }
+        #expect(try rig.onlineTotal() == 0, "the 1 h windows did not slide")
+        #expect(try rig.feature("product_stats", "views_24h", "p-1") == 4)
+        #expect(try rig.feature("product_stats", "clicks_24h", "p-0") == 2)
     }
 
     @Test func sigtermMidStreamLosesAndDoubleCountsNothing() async throws {
