@@ -105,7 +105,7 @@ public struct StreamService: Service {
         }
     }
 
-    /// A Redis connection of the online store's, one per thread that needs it.
+    /// The online store on a Redis connection of its own: one for each thread that uses it.
     private func onlineStore() throws -> OnlineStore {
         OnlineStore(
             url: try RedisURL(parsing: config.redis.url), keyspace: RedisKeyspace(prefix: config.redis.keyPrefix),
