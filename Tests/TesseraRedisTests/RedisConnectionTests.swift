@@ -45,29 +45,6 @@ import TesseraRedis
         #expect(try connection.send(["GET", key]).string == value)
     }
 
-    @Test func mgetPacksKeysAndValues() throws {
-        let connection = try RedisConnection(url: try Self.url)
-        let key = "test:mget:\(UUID().uuidString)"
-        let binary: [UInt8] = [0x00, 0xFF, 0x0A]
-        _ = try connection.pipeline([
-            [Array("SET".utf8), Array("\(key):a".utf8), binary, Array("PX".utf8), Array("60000".utf8)],
-            [Array("SET".utf8), Array("\(key):empty".utf8), [], Array("PX".utf8), Array("60000".utf8)],
-            [Array("RPUSH".utf8), Array("\(key):list".utf8), Array("x".utf8)],
-        ])
-        let keys = ByteStrings(["a", "missing", "empty", "list", "a"].map { Array("\(key):\($0)".utf8) })
-        let values = try connection.mget(keys)
-        #expect(values.count == 5)
-        #expect(values[0].map(Array.init) == binary && values[4].map(Array.init) == binary)
-        // Missing, and another type: nil. An empty string is there.
-        #expect(values[1] == nil && values[3] == nil)
-        #expect(values[2].map(Array.init) == [])
-        _ = try connection.send(["DEL", "\(key):a", "\(key):empty", "\(key):list"])
-        // An error reply (MGET of no key: wrong number of arguments) throws; the connection stays usable.
-        #expect(throws: RedisError.self) { try connection.mget(ByteStrings()) }
-        #expect(!connection.isBroken)
-        #expect(try connection.send(["PING"]).string == "PONG")
-    }
-
     @Test func scriptsLoadAndRun() throws {
         let connection = try RedisConnection(url: try Self.url)
         let script = RedisScript(source: "return {tonumber(ARGV[1]) + 1, KEYS[1]}")

@@ -123,42 +123,6 @@ public final class RedisConnection {
         return replies
     }
 
-    /// `MGET` of every key in one round trip. The values come back packed the same way, nil
-    /// where a key has none (or holds another type): one copy of the reply, not one array per
-    /// value. An error reply (NOAUTH, a cluster's CROSSSLOT) throws; the connection stays usable.
-    public func mget(_ keys: ByteStrings) throws -> ByteStrings {
-        guard let context, !isBroken else { throw RedisError("connection to \(url) is closed") }
-        let started = ContinuousClock.now
-        var answered = false
-        defer { RedisCommandMetrics.record(command: "MGET", since: started, failed: !answered) }
-        var formatted: [UInt8] = []
-        formatted.reserveCapacity(keys.bytes.count + 16 * keys.count + 16)
-        RESPEncoder.append(keys, after: "MGET", to: &formatted)
-        try queue(formatted, to: context)
-        try flush(context)
-        let raw = try nextReply(context)
-        defer { freeReplyObject(raw) }
-        answered = true
-        let reply = raw.assumingMemoryBound(to: redisReply.self).pointee
-        switch Int32(reply.type) {
-        case REDIS_REPLY_ARRAY where reply.elements == keys.count:
-            let items = UnsafeBufferPointer(start: reply.element, count: reply.elements)
-            var values = ByteStrings(reservingCount: items.count, bytes: items.reduce(0) { $0 + ($1?.pointee.len ?? 0) })
-            for element in items {
-                if let item = element?.pointee, Int32(item.type) == REDIS_REPLY_STRING, let text = item.str {
-                    values.append(UnsafeRawBufferPointer(start: text, count: item.len))
-                } else {
-                    values.appendNil()
-                }
-            }
-            return values
-        case REDIS_REPLY_ERROR:
-            throw RedisError("MGET failed: \(String(decoding: Self.bytes(reply.str, reply.len), as: UTF8.self))")
-        default:
-            throw RedisError("MGET of \(keys.count) keys answered something else than \(keys.count) values")
-        }
-    }
-
     /// The next reply, to be freed by the caller; a lost connection breaks this one.
     private func nextReply(_ context: UnsafeMutablePointer<redisContext>) throws -> UnsafeMutableRawPointer {
         var raw: UnsafeMutableRawPointer?

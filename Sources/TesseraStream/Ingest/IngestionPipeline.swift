@@ -273,12 +273,10 @@ public final class IngestionPipeline {
     /// repeat, but is not lost.
     private func confirmDeadLetters(_ batch: inout PendingBatch) throws {
         guard !batch.deadLetters.isEmpty else { return }
-        if batch.deadLettersNeedResending {
-            for letter in batch.deadLetters { try letter.send(with: deadLetters, topic: settings.deadLetterTopic) }
-            batch.deadLettersNeedResending = false
-            pending = batch
-        }
         do {
+            if batch.deadLettersNeedResending {
+                for letter in batch.deadLetters { try letter.send(with: deadLetters, topic: settings.deadLetterTopic) }
+            }
             try deadLetters.flush(timeoutMs: 10_000)
         } catch {
             batch.deadLettersNeedResending = true
@@ -286,8 +284,8 @@ public final class IngestionPipeline {
             prefetched?.deadLettersNeedResending = true
             throw error
         }
+        batch.deadLettersNeedResending = false
         batch.deadLetters = []
-        pending = batch
     }
 
     /// While Redis works on a batch: the next one from what the consumer already fetched
