@@ -58,8 +58,9 @@ import TesseraRedis
                 }
             }
         }
-        // Each distinct entity is read once.
-        #expect(keys.count == 5 + 2)
+        // A row naming the entity of the row before it reads that vector again: six users
+        // (u-fresh twice, apart) and two products (p-1 twice, then p-2 four times).
+        #expect(keys.count == 6 + 2)
         #expect(columns["user_id"]?["values"] as? [String] == ["u-fresh", "u-stale", "u-layout", "u-missing", "u-corrupt", "u-fresh"])
         #expect(columns["user_id"]?["statuses"] as? [String] == Array(repeating: "PRESENT", count: 6))
         #expect(columns["product_id"]?["event_timestamps"]?.first as? String == "1970-01-01T00:00:00.000Z")
@@ -72,7 +73,9 @@ import TesseraRedis
             freshTime, RFC3339.string(epochMilliseconds: now - 31 * 86_400_000), "1970-01-01T00:00:00.000Z",
             "1970-01-01T00:00:00.000Z", "1970-01-01T00:00:00.000Z", freshTime,
         ])
-        #expect(columns["views_24h"]?["statuses"]?.first as? String == "NULL_VALUE")
+        // A NULL_VALUE keeps its vector's time.
+        #expect(columns["views_24h"]?["statuses"] as? [String] == ["NULL_VALUE", "OUTSIDE_MAX_AGE", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NULL_VALUE"])
+        #expect(columns["views_24h"]?["event_timestamps"] as? [String] == views["event_timestamps"] as? [String])
         #expect(columns["views_24h"]?["values"]?.first is NSNull)
         // clicks_24h is a count: 2.5 is not whole, so it is written as it is.
         #expect(columns["clicks_24h"]?["values"]?.first as? Double == 2.5)
@@ -120,6 +123,40 @@ import TesseraRedis
             + #"{"values":[null,null],"statuses":["NOT_FOUND","NOT_FOUND"],"event_timestamps":[\#(epoch),\#(epoch)]},"#
             + #"{"values":["a \"b\"\n",null],"statuses":["PRESENT","NOT_FOUND"],"event_timestamps":[\#(productTime),\#(epoch)]}]}"#
         #expect(String(decoding: json.readableBytesView, as: UTF8.self) == expected)
+    }
+
+    /// A view's columns share its statuses and times unless a cell says otherwise: here a
+    /// NULL_VALUE and a feature past a short vector's end, each after cells that do not, on
+    /// rows that repeat a user and on rows that do not.
+    @Test func aCellThatDiffersFromItsVectorChangesOnlyItsOwnColumn() throws {
+        let user = try #require(try LookupAPITests.catalog().streamView(named: "user_stats"))
+        let first = try streamVector("user_stats", newestEventMs: now - 1_000, values: [1, 10, 0, 0, 0, 5.5])
+        let second = try streamVector("user_stats", newestEventMs: now - 2_000, values: [2, .nan, 0, 0, 0, 6.5])
+        let short = FeatureVector(
+            layoutFingerprint: user.layoutFingerprint, newestEventMs: now - 3_000, computedAtMs: now, values: [3, 30]).encoded()
+        for users in [["u-1", "u-2", "u-3"], ["u-1", "u-1", "u-2", "u-2", "u-3"]] {
+            let entities = users.map { "\"\($0)\"" }.joined(separator: ",")
+            let (keys, columns) = try encode(
+                #"{"features": ["user_stats:views_1h", "user_stats:views_24h", "user_stats:spend_7d"], "entities": {"user_id": [\#(entities)]}}"#
+            ) { keys in keys.map { ["ts:{user_stats|u-1}:v": first, "ts:{user_stats|u-2}:v": second, "ts:{user_stats|u-3}:v": short][$0] } }
+            #expect(keys.count == 3)
+            let times = users.map { ["u-1": now - 1_000, "u-2": now - 2_000, "u-3": now - 3_000][$0]! }.map { RFC3339.string(epochMilliseconds: $0) }
+            let expected: [String: (values: [Any], statuses: [String], times: [String])] = [
+                "views_1h": ([1, 2, 3], ["PRESENT", "PRESENT", "PRESENT"], ["u-1", "u-2", "u-3"]),
+                "views_24h": ([10, NSNull(), 30], ["PRESENT", "NULL_VALUE", "PRESENT"], ["u-1", "u-2", "u-3"]),
+                "spend_7d": ([5.5, 6.5, NSNull()], ["PRESENT", "PRESENT", "NOT_FOUND"], ["u-1", "u-2", "epoch"]),
+            ]
+            for (feature, want) in expected {
+                let index = { (user: String) in ["u-1": 0, "u-2": 1, "u-3": 2][user]! }
+                let column = try #require(columns[feature])
+                #expect((column["values"] ?? []).map { "\($0)" } == users.map { "\(want.values[index($0)])" }, "\(feature) for \(users)")
+                #expect(column["statuses"] as? [String] == users.map { want.statuses[index($0)] }, "\(feature) for \(users)")
+                let wantTimes = users.enumerated().map { row, user in
+                    want.times[index(user)] == "epoch" ? "1970-01-01T00:00:00.000Z" : times[row]
+                }
+                #expect(column["event_timestamps"] as? [String] == wantTimes, "\(feature) for \(users)")
+            }
+        }
     }
 
     @Test func aVectorWithAnImpossibleTimeIsAnsweredNotATrap() throws {

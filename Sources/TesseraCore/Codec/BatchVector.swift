@@ -115,7 +115,7 @@ public struct BatchVector: Sendable, Equatable {
             layoutFingerprint: UInt32(exactly: Double(bitPattern: try reader.integer(UInt64.self))) ?? 0,
             sourceTimeMs: Int64(exactly: Double(bitPattern: try reader.integer(UInt64.self))) ?? 0,
             materializedAtMs: Int64(exactly: Double(bitPattern: try reader.integer(UInt64.self))) ?? 0)
-        cells.reserveCapacity(cells.count + count)
+        // No reserveCapacity: an exact reservation per vector would copy the whole array each time.
         for _ in 0..<count {
             let tagByte = try reader.integer(UInt8.self)
             guard let tag = Tag(rawValue: tagByte) else { throw .unknownTag(tagByte) }

@@ -97,18 +97,27 @@ struct JSONWriter {
     }
 
     /// Non-finite numbers have no JSON form: they are written as null. The shortest text that
-    /// reads back as the same double, formatted into a reused string: `description` would
-    /// allocate one for every number longer than 15 characters, such as most ratios.
+    /// reads back as the same double: with integers when it has few decimals
+    /// (`DecimalText.appendFixedPoint`), else formatted into a reused string (`description`
+    /// would allocate one for every number longer than 15 characters, such as most ratios).
     mutating func number(_ value: Double) {
         guard value.isFinite else { return null() }
+        separate()
+        if DecimalText.appendFixedPoint(value, to: &bytes) {
+            needsComma = true
+            return
+        }
         numberText.removeAll(keepingCapacity: true)
         value.write(to: &numberText)
-        separate()
         bytes.append(contentsOf: numberText.utf8)
         needsComma = true
     }
 
     mutating func null() { encoded("null") }
+
+    /// A comma as it is, between values written back to back (`separated: false`) that are
+    /// then copied out together.
+    mutating func comma() { bytes.append(UInt8(ascii: ",")) }
 
     mutating func bool(_ value: Bool) { encoded(value ? "true" : "false") }
 

@@ -15,50 +15,47 @@ struct FeatureLookup: Sendable {
     }
 }
 
-/// The vector keys one lookup reads, each once: a user repeated on every row is read once.
+/// The vector keys one lookup reads. A row naming the same entity as the row before it (a
+/// user on every row) reads that entity's vector once; rows further apart are not compared,
+/// since hashing each row's key cost more than the few keys a ranking request repeats that way.
 public struct VectorReads: Sendable {
     /// Packed in one buffer: the MGET's arguments as they go to Redis.
     public private(set) var keys = ByteStrings()
     /// Per view, per row: the index of its key in `keys`.
     var rowKeys: [[Int]] = []
+    /// Per view: its keys' indexes in `keys`, one after another.
+    var viewKeys: [Range<Int>] = []
     /// Per key: the view it belongs to.
     var keyViews: [Int] = []
 
     public init(plan: LookupPlan, keyspace: RedisKeyspace) {
-        // Each entity's rows are reduced to its distinct entities once, for all its views.
-        let distinct = plan.entityRows.map(Self.distinct)
-        let keyCount = plan.viewEntities.reduce(0) { $0 + distinct[$1].entities.count }
+        // Each entity's rows are reduced once, for all its views.
+        let reduced = plan.entityRows.map(Self.reduced)
+        let keyCount = plan.viewEntities.reduce(0) { $0 + reduced[$1].entities.count }
         keys = ByteStrings(reservingCount: keyCount, bytes: keyCount * 48)
+        keyViews.reserveCapacity(keyCount)
         for (viewIndex, view) in plan.views.enumerated() {
-            let (rows, entities) = distinct[plan.viewEntities[viewIndex]]
+            let (rows, entities) = reduced[plan.viewEntities[viewIndex]]
             let first = keys.count
             let head = keyspace.vectorKeyHead(view: view.name)
             for entity in entities {
                 keys.append { RedisKeyspace.appendVectorKey(head: head, entity: entity, to: &$0) }
                 keyViews.append(viewIndex)
             }
+            viewKeys.append(first..<keys.count)
             rowKeys.append(rows.map { first + $0 })
         }
     }
 
-    /// Per row, the index of its entity among the distinct ones (in first-seen order), and those.
-    private static func distinct(_ rows: [EntityKey]) -> (rows: [Int], entities: [EntityKey]) {
-        var seen: [EntityKey: Int] = [:]
-        seen.reserveCapacity(rows.count)
+    /// Per row, the index of its entity among `entities`: the rows' entities with a run of
+    /// equal ones kept once.
+    private static func reduced(_ rows: [EntityKey]) -> (rows: [Int], entities: [EntityKey]) {
         var entities: [EntityKey] = []
         var indexes: [Int] = []
         indexes.reserveCapacity(rows.count)
         for (row, entity) in rows.enumerated() {
-            // A row repeating the one before (a user on every row) needs no hashing.
-            if row > 0, entity == rows[row - 1] {
-                indexes.append(indexes[row - 1])
-            } else if let index = seen[entity] {
-                indexes.append(index)
-            } else {
-                seen[entity] = entities.count
-                indexes.append(entities.count)
-                entities.append(entity)
-            }
+            if row == 0 || entity != rows[row - 1] { entities.append(entity) }
+            indexes.append(entities.count - 1)
         }
         return (indexes, entities)
     }

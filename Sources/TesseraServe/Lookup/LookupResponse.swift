@@ -4,9 +4,14 @@ import TesseraRedis
 
 /// The body of a lookup's answer in Feast's column-major shape. Each vector is read once where
 /// it lies in Redis's reply, and each of its requested cells encoded once: a user on every row
-/// is formatted once, not once per row. Whatever a cell's status and timestamp depend on (the vector's layout, its
-/// age, its time) is worked out per vector too. The body is then measured exactly and put
-/// together in one buffer of that size by copying those pieces into place.
+/// is formatted once, not once per row. The three arrays of a feature column are each copied
+/// into the body as one run of text wherever they can be:
+/// - a view's statuses and timestamps are written once for all its columns, as its vectors
+///   give them; only a column with a cell that says otherwise (a NULL_VALUE, a vector too
+///   short for the feature) is put together row by row;
+/// - a column's values are encoded over its view's keys, comma-separated, which are its rows
+///   unless a row repeats the one before it.
+/// The body is then measured exactly and put together in one buffer of that size.
 public enum LookupResponse {
     enum Status {
         case present, notFound, nullValue, outsideMaxAge
@@ -35,84 +40,210 @@ public enum LookupResponse {
         case outsideMaxAge
         /// A TV1 vector's bytes, holding `count` values.
         case stream(UnsafeRawBufferPointer, count: Int)
-        /// A TB1 vector's bytes; its values are the cells `BatchVector.read` left in `batchCells`.
-        case batch(UnsafeRawBufferPointer)
+        /// A TB1 vector's bytes; its values are `cells` of the batch cells `BatchVector.read` listed.
+        case batch(UnsafeRawBufferPointer, cells: Range<Int>)
+
+        /// What every cell of the vector's row says unless the cell itself says otherwise.
+        var status: Status {
+            switch self {
+            case .notFound: .notFound
+            case .outsideMaxAge: .outsideMaxAge
+            case .stream, .batch: .present
+            }
+        }
     }
 
-    /// What encoding one requested feature of a vector needs: a column without its name, so
-    /// going through them per vector copies no string.
-    struct FeatureCell {
-        var feature: Int
-        var wholeNumbers: Bool
+    /// The texts the body is copied from.
+    struct Texts {
+        /// Each requested feature's cells, view by view and feature by feature over the
+        /// view's keys, comma-separated.
+        var values: JSONWriter
+        /// Per view, its rows' statuses and timestamps as its vectors give them.
+        var views: [UInt8] = []
+        /// Arrays put together row by row.
+        var rows: [UInt8] = []
     }
 
-    /// Every cell the response shows, encoded once per key and requested feature of its view.
-    struct Cells {
-        /// The cells' JSON values back to back; cell i is `text[bounds[i]..<bounds[i + 1]]`.
-        var text: [UInt8] = []
-        var bounds: [Int] = [0]
-        var statuses: [Status] = []
-        /// Per key: the index of its first cell; its view's requested features follow in order.
-        var firstCell: [Int] = []
-        /// Quoted timestamps, `stampWidth` bytes each; per key, the index of its own.
-        var stamps: [UInt8] = []
-        var stampOfKey: [Int] = []
+    /// The text between the brackets of one of a column's arrays: a range of one of `Texts`.
+    struct Run {
+        enum Text { case values, views, rows }
+        var text: Text
+        var range: Range<Int>
+    }
+
+    struct Column {
+        var values: Run
+        var statuses: Run
+        var stamps: Run
     }
 
     /// `vectors` holds the value of each of `reads.keys`, nil where Redis has none.
     public static func encode(_ plan: LookupPlan, reads: VectorReads, vectors: ByteStrings, nowMs: Int64) -> ByteBuffer {
-        // Per view, the features its columns ask for; per column, its place among them.
-        var viewFeatures = [[FeatureCell]](repeating: [], count: plan.views.count)
-        let columnSlots = plan.columns.map { column in
-            viewFeatures[column.view].append(FeatureCell(feature: column.feature, wholeNumbers: column.wholeNumbers))
-            return viewFeatures[column.view].count - 1
+        let cellCount = plan.columns.reduce(0) { $0 + reads.viewKeys[$1.view].count }
+        var texts = Texts(values: JSONWriter(capacity: 8 * cellCount, separated: false))
+        let columns = vectors.bytes.withUnsafeBytes { reply in
+            let read = ReadVectors(plan, reads: reads, vectors: vectors, reply: reply, nowMs: nowMs)
+            return featureColumns(plan, reads: reads, read: read, texts: &texts)
         }
-        let cells = Self.cells(plan, reads: reads, vectors: vectors, viewFeatures: viewFeatures, nowMs: nowMs)
         let head = Self.head(plan)
-        let size = bodySize(head: head, plan: plan, reads: reads, cells: cells, columnSlots: columnSlots)
+        let perColumn = valuesOpen.utf8CodeUnitCount + statusesOpen.utf8CodeUnitCount + stampsOpen.utf8CodeUnitCount
+            + arrayClose.utf8CodeUnitCount
+        var size = head.count + arrayClose.utf8CodeUnitCount
+        for (index, column) in columns.enumerated() {
+            if index > 0 || !plan.joinKeys.isEmpty { size += 1 }
+            size += perColumn + column.values.range.count + column.statuses.range.count + column.stamps.range.count
+        }
         var buffer = ByteBufferAllocator().buffer(capacity: size)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { memory in
             var body = BodyWriter(memory: memory)
-            writeBody(head: head, plan: plan, reads: reads, cells: cells, columnSlots: columnSlots, to: &body)
+            head.withUnsafeBytes { body.write($0) }
+            texts.values.bytes.withUnsafeBytes { values in
+                texts.views.withUnsafeBytes { views in
+                    texts.rows.withUnsafeBytes { rows in
+                        func write(_ run: Run) {
+                            let text = switch run.text {
+                            case .values: values
+                            case .views: views
+                            case .rows: rows
+                            }
+                            body.write(UnsafeRawBufferPointer(rebasing: text[run.range]))
+                        }
+                        for (index, column) in columns.enumerated() {
+                            if index > 0 || !plan.joinKeys.isEmpty { body.write(byte: UInt8(ascii: ",")) }
+                            body.write(valuesOpen)
+                            write(column.values)
+                            body.write(statusesOpen)
+                            write(column.statuses)
+                            body.write(stampsOpen)
+                            write(column.stamps)
+                            body.write(arrayClose)
+                        }
+                    }
+                }
+            }
+            body.write(arrayClose)
             precondition(body.count == size, "the body was measured at \(size) bytes and is \(body.count)")
             return body.count
         }
         return buffer
     }
 
-    private static func cells(
-        _ plan: LookupPlan, reads: VectorReads, vectors: ByteStrings, viewFeatures: [[FeatureCell]], nowMs: Int64
-    ) -> Cells {
-        var cells = Cells()
-        let cellCount = reads.keyViews.reduce(0) { $0 + viewFeatures[$1].count }
-        cells.bounds.reserveCapacity(cellCount + 1)
-        cells.statuses.reserveCapacity(cellCount)
-        cells.firstCell.reserveCapacity(vectors.count)
-        cells.stamps.reserveCapacity(vectors.count * stampWidth)
-        cells.stampOfKey.reserveCapacity(vectors.count)
-        var json = JSONWriter(capacity: cellCount * 8, separated: false)
-        let checks = plan.views.map(VectorCheck.init)
-        var lastTimeMs: Int64 = 0
-        // Reused by every batch vector: reading one allocates nothing.
+    /// What each key's vector says, read once for every column of its view.
+    struct ReadVectors {
+        var entries: [Entry] = []
+        /// Quoted times, `stampWidth` bytes each; per key, the index of its own (the epoch
+        /// for a vector not found).
+        var stamps: [UInt8] = []
+        var stampOfKey: [Int] = []
+        /// The values of every batch vector, listed by `BatchVector.read`.
         var batchCells: [BatchCell] = []
-        vectors.bytes.withUnsafeBytes { reply in
+
+        init(_ plan: LookupPlan, reads: VectorReads, vectors: ByteStrings, reply: UnsafeRawBufferPointer, nowMs: Int64) {
+            let checks = plan.views.map(VectorCheck.init)
+            entries.reserveCapacity(vectors.count)
+            stamps.reserveCapacity(vectors.count * stampWidth)
+            stampOfKey.reserveCapacity(vectors.count)
+            var lastTimeMs: Int64 = 0
             for (key, viewIndex) in reads.keyViews.enumerated() {
                 let bytes = vectors.range(key).map { UnsafeRawBufferPointer(rebasing: reply[$0]) }
-                let (entry, timeMs) = Self.entry(bytes, check: checks[viewIndex], nowMs: nowMs, batchCells: &batchCells)
+                let (entry, timeMs) = LookupResponse.entry(bytes, check: checks[viewIndex], nowMs: nowMs, batchCells: &batchCells)
+                entries.append(entry)
                 // Vectors one after another often share a time (rows of one source time): format it once.
-                if key == 0 || timeMs != lastTimeMs { appendStamp(timeMs, to: &cells.stamps) }
-                cells.stampOfKey.append(cells.stamps.count / stampWidth - 1)
+                if key == 0 || timeMs != lastTimeMs { appendStamp(timeMs, to: &stamps) }
+                stampOfKey.append(stamps.count / stampWidth - 1)
                 lastTimeMs = timeMs
-                cells.firstCell.append(cells.statuses.count)
-                for column in viewFeatures[viewIndex] {
-                    cells.statuses.append(writeValue(
-                        entry, feature: column.feature, wholeNumbers: column.wholeNumbers, batchCells: batchCells, to: &json))
-                    cells.bounds.append(json.bytes.count)
+            }
+        }
+
+        func stamp(ofKey key: Int, in stamps: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+            let start = stampOfKey[key] * stampWidth
+            return UnsafeRawBufferPointer(rebasing: stamps[start..<(start + stampWidth)])
+        }
+    }
+
+    /// Every feature column's three arrays, in the plan's order of columns.
+    private static func featureColumns(_ plan: LookupPlan, reads: VectorReads, read: ReadVectors, texts: inout Texts) -> [Column] {
+        var columns = [Column?](repeating: nil, count: plan.columns.count)
+        // For the column at hand, per key of its view: where its cell lies in `texts.values`
+        // (kept only when rows repeat keys) and its status (kept only from the first that
+        // differs from its vector's; the ones before it are their vectors').
+        var cellBounds: [Range<Int>] = [], cellStatuses: [Status] = []
+        read.stamps.withUnsafeBytes { stamps in
+            for viewIndex in plan.views.indices {
+                let keys = reads.viewKeys[viewIndex], rows = reads.rowKeys[viewIndex]
+                func rowByRow(_ appendRow: (Int, inout [UInt8]) -> Void) -> Run {
+                    run(.rows, in: &texts.rows) { text in
+                        for (row, key) in rows.enumerated() {
+                            if row > 0 { text.append(UInt8(ascii: ",")) }
+                            appendRow(key, &text)
+                        }
+                    }
+                }
+                // The statuses and times of the view's rows as its vectors give them, shared by its columns.
+                let viewStatuses = run(.views, in: &texts.views) { text in
+                    for (row, key) in rows.enumerated() {
+                        if row > 0 { text.append(UInt8(ascii: ",")) }
+                        text.append(read.entries[key].status.json)
+                    }
+                }
+                let viewTimes = run(.views, in: &texts.views) { text in
+                    for (row, key) in rows.enumerated() {
+                        if row > 0 { text.append(UInt8(ascii: ",")) }
+                        text.append(contentsOf: read.stamp(ofKey: key, in: stamps))
+                    }
+                }
+                // Rows are the view's keys unless a row repeats the one before it.
+                let rowsAreKeys = rows.count == keys.count
+                for (columnIndex, column) in plan.columns.enumerated() where column.view == viewIndex {
+                    cellBounds.removeAll(keepingCapacity: true)
+                    cellStatuses.removeAll(keepingCapacity: true)
+                    var statusesDiffer = false, notFoundDiffers = false
+                    let valuesStart = texts.values.bytes.count
+                    for key in keys {
+                        if key > keys.lowerBound { texts.values.comma() }
+                        let start = texts.values.bytes.count
+                        let status = writeValue(
+                            read.entries[key], feature: column.feature, wholeNumbers: column.wholeNumbers,
+                            batchCells: read.batchCells, to: &texts.values)
+                        if !rowsAreKeys { cellBounds.append(start..<texts.values.bytes.count) }
+                        let vectorStatus = read.entries[key].status
+                        if !statusesDiffer && status != vectorStatus {
+                            statusesDiffer = true
+                            cellStatuses.append(contentsOf: keys[..<key].lazy.map { read.entries[$0].status })
+                        }
+                        if statusesDiffer {
+                            cellStatuses.append(status)
+                            if status == .notFound && vectorStatus != .notFound { notFoundDiffers = true }
+                        }
+                    }
+                    let values = rowsAreKeys
+                        ? Run(text: .values, range: valuesStart..<texts.values.bytes.count)
+                        : texts.values.bytes.withUnsafeBytes { cells in
+                            rowByRow { key, text in text.append(contentsOf: UnsafeRawBufferPointer(rebasing: cells[cellBounds[key - keys.lowerBound]])) }
+                        }
+                    let statuses = !statusesDiffer ? viewStatuses : rowByRow { key, text in
+                        text.append(cellStatuses[key - keys.lowerBound].json)
+                    }
+                    // A cell NOT_FOUND in a vector that was found shows the epoch, as a missing vector does.
+                    let times = !notFoundDiffers ? viewTimes : rowByRow { key, text in
+                        if cellStatuses[key - keys.lowerBound] == .notFound {
+                            text.append(epochStamp)
+                        } else {
+                            text.append(contentsOf: read.stamp(ofKey: key, in: stamps))
+                        }
+                    }
+                    columns[columnIndex] = Column(values: values, statuses: statuses, stamps: times)
                 }
             }
         }
-        cells.text = json.bytes
-        return cells
+        return columns.map { $0! }
+    }
+
+    /// What `write` appends to `text`, as a run of it.
+    private static func run(_ name: Run.Text, in text: inout [UInt8], _ write: (inout [UInt8]) -> Void) -> Run {
+        let start = text.count
+        write(&text)
+        return Run(text: name, range: start..<text.count)
     }
 
     /// Everything before the feature columns: the names, then the join keys' columns.
@@ -155,63 +286,6 @@ public enum LookupResponse {
     private static let stampsOpen: StaticString = #"],"event_timestamps":["#
     private static let arrayClose: StaticString = "]}"
 
-    /// The exact length `writeBody` writes, so the body is allocated once at its size.
-    private static func bodySize(head: [UInt8], plan: LookupPlan, reads: VectorReads, cells: Cells, columnSlots: [Int]) -> Int {
-        let perColumn = valuesOpen.utf8CodeUnitCount + statusesOpen.utf8CodeUnitCount + stampsOpen.utf8CodeUnitCount
-            + arrayClose.utf8CodeUnitCount
-        var size = head.count + arrayClose.utf8CodeUnitCount
-        for (index, column) in plan.columns.enumerated() {
-            if index > 0 || !plan.joinKeys.isEmpty { size += 1 }
-            let rows = reads.rowKeys[column.view], slot = columnSlots[index]
-            // Three commas between rows; a timestamp (the epoch's too) per row.
-            size += perColumn + 3 * max(rows.count - 1, 0) + stampWidth * rows.count
-            for key in rows {
-                let cell = cells.firstCell[key] + slot
-                size += cells.bounds[cell + 1] - cells.bounds[cell] + cells.statuses[cell].json.utf8CodeUnitCount
-            }
-        }
-        return size
-    }
-
-    /// The head, then one object per feature column with a value, a status and a timestamp
-    /// per row, each copied from `cells`.
-    private static func writeBody(
-        head: [UInt8], plan: LookupPlan, reads: VectorReads, cells: Cells, columnSlots: [Int], to body: inout BodyWriter
-    ) {
-        head.withUnsafeBytes { body.write($0) }
-        cells.text.withUnsafeBytes { text in
-            cells.stamps.withUnsafeBytes { stamps in
-                for (index, column) in plan.columns.enumerated() {
-                    if index > 0 || !plan.joinKeys.isEmpty { body.write(byte: UInt8(ascii: ",")) }
-                    let rows = reads.rowKeys[column.view], slot = columnSlots[index]
-                    body.write(valuesOpen)
-                    for (row, key) in rows.enumerated() {
-                        if row > 0 { body.write(byte: UInt8(ascii: ",")) }
-                        let cell = cells.firstCell[key] + slot
-                        body.write(UnsafeRawBufferPointer(rebasing: text[cells.bounds[cell]..<cells.bounds[cell + 1]]))
-                    }
-                    body.write(statusesOpen)
-                    for (row, key) in rows.enumerated() {
-                        if row > 0 { body.write(byte: UInt8(ascii: ",")) }
-                        body.write(cells.statuses[cells.firstCell[key] + slot].json)
-                    }
-                    body.write(stampsOpen)
-                    for (row, key) in rows.enumerated() {
-                        if row > 0 { body.write(byte: UInt8(ascii: ",")) }
-                        if cells.statuses[cells.firstCell[key] + slot] == .notFound {
-                            body.write(epochStamp)
-                        } else {
-                            let stamp = cells.stampOfKey[key] * stampWidth
-                            body.write(UnsafeRawBufferPointer(rebasing: stamps[stamp..<(stamp + stampWidth)]))
-                        }
-                    }
-                    body.write(arrayClose)
-                }
-            }
-        }
-        body.write(arrayClose)
-    }
-
     private static let stampWidth = 26
 
     private static func appendStamp(_ timeMs: Int64, to stamps: inout [UInt8]) {
@@ -244,11 +318,17 @@ public enum LookupResponse {
     ) -> (Entry, Int64) {
         guard let bytes else { return (.notFound, 0) }
         if check.isBatch {
-            batchCells.removeAll(keepingCapacity: true)
+            let first = batchCells.count
             guard let header = try? BatchVector.read(bytes, into: &batchCells), header.layoutFingerprint == check.layoutFingerprint
-            else { return (.notFound, 0) }
-            if nowMs - header.sourceTimeMs > check.ttlMs { return (.outsideMaxAge, header.sourceTimeMs) }
-            return (.batch(bytes), header.sourceTimeMs)
+            else {
+                batchCells.removeSubrange(first...)
+                return (.notFound, 0)
+            }
+            if nowMs - header.sourceTimeMs > check.ttlMs {
+                batchCells.removeSubrange(first...)
+                return (.outsideMaxAge, header.sourceTimeMs)
+            }
+            return (.batch(bytes, cells: first..<batchCells.count), header.sourceTimeMs)
         }
         guard let header = try? FeatureVector.header(of: bytes), header.layoutFingerprint == check.layoutFingerprint
         else { return (.notFound, 0) }
@@ -280,12 +360,12 @@ public enum LookupResponse {
             }
             // Counts and times are whole and in range; anything else is written as it is.
             if wholeNumbers, let integer = Int64(exactly: value) { json.integer(integer) } else { json.number(value) }
-        case .batch(let bytes):
-            guard feature < batchCells.count else {
+        case .batch(let bytes, let cells):
+            guard feature < cells.count else {
                 json.null()
                 return .notFound
             }
-            switch batchCells[feature] {
+            switch batchCells[cells.lowerBound + feature] {
             case .null:
                 json.null()
                 return .nullValue
@@ -299,7 +379,7 @@ public enum LookupResponse {
     }
 }
 
-/// Copies into memory measured beforehand (`LookupResponse.bodySize`). Writing past the memory
+/// Copies into memory measured beforehand (`LookupResponse.encode`). Writing past the memory
 /// traps; `encode` checks that exactly the measured size was written.
 struct BodyWriter {
     let memory: UnsafeMutableRawBufferPointer
@@ -322,5 +402,12 @@ struct BodyWriter {
         precondition(count < memory.count, "the body was measured shorter than it is")
         memory[count] = byte
         count += 1
+    }
+}
+
+extension [UInt8] {
+    /// Static text such as a quoted status, with no String made for it.
+    fileprivate mutating func append(_ text: StaticString) {
+        append(contentsOf: UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 }
