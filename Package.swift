@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // glibc's malloc.h, for `tessera serve`'s arena limit (part of libc: nothing to link).
+        .systemLibrary(name: "CGlibcMalloc"),
 
         // Events, config, tiles, windows, aggregations, vector codec: no I/O.
         .target(name: "TesseraCore", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -73,7 +75,7 @@ let package = Package(
         ]),
         // The CLI: wiring only.
         .executableTarget(name: "tessera", dependencies: [
-            "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraStream", "TesseraBatch", "TesseraServe",
+            "CGlibcMalloc", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres", "TesseraStream", "TesseraBatch", "TesseraServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

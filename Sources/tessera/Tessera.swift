@@ -11,4 +11,9 @@ struct Tessera: AsyncParsableCommand {
             BackfillCommand.self, MaterializeCommand.self, TrainingSetCommand.self, VerifyCommand.self,
         ]
     )
+
+    static func main() async {
+        MallocArenas.limitToOnePerCore()
+        await Self.main(nil)
+    }
 }
