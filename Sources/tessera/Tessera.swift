@@ -12,8 +12,9 @@ struct Tessera: AsyncParsableCommand {
         ]
     )
 
+    /// ArgumentParser's entry point, after what must happen before any thread starts.
     static func main() async {
-        MallocArenas.limitToOnePerCore()
+        MallocArenas.limitToTwoPerCore()
         await Self.main(nil)
     }
 }
