@@ -7,8 +7,8 @@ import Glibc
 /// a backlog's drain spread its memory over many arenas. Two arenas a core: on the bench's
 /// 2-core machine the 2-million-event drain peaked at 218 MB instead of 249 MB at the same
 /// rates, and freshness at 20,000 events/s was as without a cap; one a core saved more
-/// (209-211 MB) but made the threads wait on each other's arenas: serve's CPU rose by about
-/// a sixth and freshness p50 doubled (docs/benchmarks.md). `MALLOC_ARENA_MAX` in the
+/// (209-211 MB) but serve's CPU rose by about a sixth and freshness p50 doubled, most likely
+/// threads waiting on each other's arenas (docs/benchmarks.md). `MALLOC_ARENA_MAX` in the
 /// environment decides when set.
 enum MallocArenas {
     /// Must run before the process starts its threads: every command calls it first, for
