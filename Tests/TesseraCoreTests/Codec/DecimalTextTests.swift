@@ -27,9 +27,10 @@ import Testing
         #expect(fixedPoint(1e-5) == nil && fixedPoint(1e15) == nil && fixedPoint(1.0 / 3.0) == nil && fixedPoint(0.1 + 0.2) == nil)
     }
 
-    /// Prices, sums and ratios as features produce them, and random bit patterns.
+    /// Prices, sums and ratios as features produce them, and random bit patterns; seeded, so a
+    /// failure names a value that fails again.
     @Test func agreesWithDescriptionOnManyValues() {
-        var random = SystemRandomNumberGenerator()
+        var random = DemoRandom(seed: 20_261_203)
         var taken = 0
         for round in 0..<300_000 {
             let value: Double
@@ -49,3 +50,5 @@ import Testing
         #expect(taken > 100_000)
     }
 }
+
+extension DemoRandom: RandomNumberGenerator {}
