@@ -65,6 +65,7 @@ let package = Package(
         .target(name: "TesseraServe", dependencies: [
             "TesseraCore", "TesseraRedis",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -89,7 +90,11 @@ let package = Package(
 
         .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"]),
         .testTarget(name: "TesseraKafkaTests", dependencies: ["TesseraKafka"]),
-        .testTarget(name: "TesseraRedisTests", dependencies: ["TesseraRedis"]),
+        .testTarget(name: "TesseraRedisTests", dependencies: [
+            "TesseraRedis",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "TesseraPostgresTests", dependencies: ["TesseraPostgres"]),
         .testTarget(name: "TesseraStreamTests", dependencies: [
             "TesseraStream", "TesseraCore", "TesseraKafka", "TesseraRedis", "TesseraPostgres",
@@ -107,6 +112,7 @@ let package = Package(
             "TesseraServe", "TesseraCore", "TesseraRedis", "TesseraStream", "TesseraKafka", "TesseraPostgres",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Metrics", package: "swift-metrics"),

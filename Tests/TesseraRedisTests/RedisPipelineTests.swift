@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 import TesseraRedis
@@ -66,6 +68,35 @@ import TesseraRedis
         }
         #expect(mismatches == 0)
         await pipeline.close()
+    }
+
+    @Test func aReadSentFromAnEventLoopIsAnsweredOnThatLoop() async throws {
+        let url = try RedisConnectionTests.url
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
+        let pipeline = RedisPipeline(url: url, group: group, connections: 3)
+        let loops = Array(group.makeIterator())
+        // Twenty reads from each loop: round-robin over the three connections would answer
+        // about two in three on another loop.
+        let answeredOnCaller = try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            for loop in loops {
+                for _ in 0..<20 {
+                    tasks.addTask {
+                        try await withCheckedThrowingContinuation { continuation in
+                            loop.execute {
+                                pipeline.mget(ByteStrings([Array("test:pipeline-loop:none".utf8)])) { result in
+                                    continuation.resume(with: result.map { _ in loop.inEventLoop })
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return try await tasks.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(answeredOnCaller.count == 60)
+        #expect(answeredOnCaller.allSatisfy { $0 })
+        await pipeline.close()
+        try await group.shutdownGracefully()
     }
 
     @Test func aKilledConnectionIsOpenedAgain() async throws {

@@ -120,7 +120,7 @@ import TesseraServe
         let port = Mutex<Int?>(nil)
         let app = Application(
             router: api.router(),
-            server: try .tls(.http1(), tlsConfiguration: APITLS.serverConfiguration(certificatePath: files.certificate, privateKeyPath: files.key)),
+            server: APIServer.builder(tls: try APITLS.serverConfiguration(certificatePath: files.certificate, privateKeyPath: files.key)),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
             logger: Self.logger)

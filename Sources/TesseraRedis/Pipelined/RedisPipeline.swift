@@ -9,15 +9,18 @@ import Synchronization
 /// values straight into one buffer.
 ///
 /// Connections are opened on first use (AUTH and SELECT from the URL first) and again after
-/// one is lost; commands go round-robin over `connections` of them (by default one per core,
-/// as the event loops).
+/// one is lost. Each belongs to one event loop, spread evenly (by default one per core, as
+/// the loops). A command sent from an event loop goes on that loop's connection, so its
+/// reply is read on the thread that waits for it; from elsewhere, round-robin.
 public final class RedisPipeline: Sendable {
     public let url: RedisURL
-    private let group: any EventLoopGroup
     private let connectTimeout: TimeAmount
     private let replyTimeout: TimeAmount
     private let slots: [Slot]
     private let nextSlot = Atomic<Int>(0)
+    /// The loops the connections belong to, and the slots of each (by loop, as in `loops`).
+    private let loops: [any EventLoop]
+    private let slotsOfLoop: [[Int]]
 
     private enum State {
         case idle
@@ -26,7 +29,12 @@ public final class RedisPipeline: Sendable {
     }
 
     private final class Slot: Sendable {
+        let eventLoop: any EventLoop
         let state = Mutex(State.idle)
+
+        init(eventLoop: any EventLoop) {
+            self.eventLoop = eventLoop
+        }
     }
 
     /// `timeoutMs` bounds connecting and, once connected, how long commands wait without a
@@ -34,10 +42,12 @@ public final class RedisPipeline: Sendable {
     public init(url: RedisURL, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connections: Int = System.coreCount, timeoutMs: Int = 2_000) {
         precondition(connections > 0, "a pipeline needs at least one connection")
         self.url = url
-        self.group = group
         connectTimeout = .milliseconds(Int64(timeoutMs))
         replyTimeout = .milliseconds(Int64(timeoutMs))
-        slots = (0..<connections).map { _ in Slot() }
+        let loops = Array(group.makeIterator())
+        self.loops = loops
+        slots = (0..<connections).map { Slot(eventLoop: loops[$0 % loops.count]) }
+        slotsOfLoop = loops.indices.map { Array(stride(from: $0, to: connections, by: loops.count)) }
     }
 
     /// A pipeline let go of closes its connections: nothing else would.
@@ -117,9 +127,16 @@ public final class RedisPipeline: Sendable {
         channel.writeAndFlush(command, promise: written)
     }
 
-    /// The next slot's connection, opened if it has none or lost it.
+    /// A connection of the caller's event loop if it is on one, else the next slot's; opened
+    /// if the slot has none or lost it.
     private func channel() -> EventLoopFuture<any Channel> {
-        let slot = slots[nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue % slots.count]
+        let turn = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue
+        let slot: Slot
+        if let loop = loops.firstIndex(where: { $0.inEventLoop }), !slotsOfLoop[loop].isEmpty {
+            slot = slots[slotsOfLoop[loop][turn % slotsOfLoop[loop].count]]
+        } else {
+            slot = slots[turn % slots.count]
+        }
         let (future, opened) = slot.state.withLock { state -> (EventLoopFuture<any Channel>, Bool) in
             switch state {
             case .connected(let channel) where channel.isActive:
@@ -127,7 +144,7 @@ public final class RedisPipeline: Sendable {
             case .connecting(let future):
                 return (future, false)
             case .idle, .connected:
-                let future = connect()
+                let future = connect(on: slot.eventLoop)
                 state = .connecting(future)
                 return (future, true)
             }
@@ -147,11 +164,11 @@ public final class RedisPipeline: Sendable {
         return future
     }
 
-    private func connect() -> EventLoopFuture<any Channel> {
+    private func connect(on eventLoop: any EventLoop) -> EventLoopFuture<any Channel> {
         let started = ContinuousClock.now
         let url = url
         let replyTimeout = replyTimeout
-        return ClientBootstrap(group: group)
+        return ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             // A lookup's reply is some 30 KB: read it in one go rather than growing from 2 KB.
@@ -176,7 +193,7 @@ public final class RedisPipeline: Sendable {
 
         /// Fails the connect; a channel already open is closed first.
         @Sendable func channelFailure(_ error: any Error, on channel: (any Channel)?) -> EventLoopFuture<any Channel> {
-            guard let channel else { return group.next().makeFailedFuture(error) }
+            guard let channel else { return eventLoop.makeFailedFuture(error) }
             channel.close(promise: nil)
             return channel.eventLoop.makeFailedFuture(error)
         }

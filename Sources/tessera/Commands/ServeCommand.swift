@@ -101,11 +101,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// HTTP/1.1, or HTTPS when `api.tls` names a certificate and key.
     private static func server(_ tls: ServiceConfig.TLS?, files: ConfigFiles) throws -> HTTPServerBuilder {
-        guard let tls else { return .http1() }
+        guard let tls else { return APIServer.builder() }
         do {
             let configuration = try APITLS.serverConfiguration(
                 certificatePath: files.resolve(tls.certificatePath), privateKeyPath: files.resolve(tls.privateKeyPath))
-            return try .tls(.http1(), tlsConfiguration: configuration)
+            return APIServer.builder(tls: configuration)
         } catch let error as APITLS.LoadError {
             throw StartupError(message: "config error: \(error)")
         }
