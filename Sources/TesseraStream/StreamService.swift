@@ -127,7 +127,6 @@ public struct StreamService: Service {
 
         logger.info("event log started", metadata: ["topic": "\(config.kafka.topic)", "group": "\(group)"])
         RetryLoop(path: "offline", logger: logger).run(stop: stop, hasPendingWork: { writer.hasPendingBatch }) {
-            writer.prefetchesNextBatch = !stop.isRaised
             try writer.processBatch()
         }
         logger.info("event log stopped", metadata: ["logged": "\(status.loggedEvents)"])

@@ -12,29 +12,13 @@ extension PostgresConnection {
     }
 
     /// The same with each row written by `write`, field by field, straight into the bytes sent
-    /// (the event log's hot path: no `String` per value). `whileTheServerFinishes` runs once
-    /// every row is sent and before the server's answer is read: the server may still be
-    /// inserting most of them (the socket's buffers hold megabytes), so a caller can prepare
-    /// its next batch meanwhile. Its time is not counted as the COPY's.
+    /// (the event log's hot path: no `String` per value).
     @discardableResult
-    public func copyIn<Row>(
-        _ copyStatement: String, rows: some Sequence<Row>, write: (Row, inout CopyTextWriter) -> Void,
-        whileTheServerFinishes: () -> Void = {}
-    ) throws -> Int {
-        var elsewhere = Duration.zero
-        return try PostgresQueryMetrics.measure("copy", excluding: &elsewhere) { elsewhere in
-            try copyRows(copyStatement, rows: rows, write: write) {
-                let started = ContinuousClock.now
-                whileTheServerFinishes()
-                elsewhere += ContinuousClock.now - started
-            }
-        }
+    public func copyIn<Row>(_ copyStatement: String, rows: some Sequence<Row>, write: (Row, inout CopyTextWriter) -> Void) throws -> Int {
+        try PostgresQueryMetrics.measure("copy") { try copyRows(copyStatement, rows: rows, write: write) }
     }
 
-    private func copyRows<Row>(
-        _ copyStatement: String, rows: some Sequence<Row>, write: (Row, inout CopyTextWriter) -> Void,
-        whileTheServerFinishes: () -> Void
-    ) throws -> Int {
+    private func copyRows<Row>(_ copyStatement: String, rows: some Sequence<Row>, write: (Row, inout CopyTextWriter) -> Void) throws -> Int {
         let connection = try open()
         try Self.rejectNUL(in: copyStatement, what: "the COPY statement")
         guard let started = PQexec(connection, copyStatement) else {
@@ -59,7 +43,6 @@ extension PostgresConnection {
         guard PQputCopyEnd(connection, nil) == 1 else {
             throw PostgresError(connection: connection, while: "ending COPY")
         }
-        whileTheServerFinishes()
         // The COPY's own result, then NULL: libpq needs both read before the next command.
         let outcome = Swift.Result { try finish(PQgetResult(connection), on: connection) }
         while let extra = PQgetResult(connection) { PQclear(extra) }

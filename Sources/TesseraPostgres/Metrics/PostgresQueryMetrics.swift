@@ -15,21 +15,14 @@ enum PostgresQueryMetrics {
     private static let handles = Mutex<[String: Handles]>([:])
 
     static func measure<T>(_ operation: String, _ body: () throws -> T) throws -> T {
-        var elsewhere = Duration.zero
-        return try measure(operation, excluding: &elsewhere) { _ in try body() }
-    }
-
-    /// The same for a statement during which the caller does other work: `body` adds the
-    /// time of that work to `elsewhere`, and it is not counted as the statement's.
-    static func measure<T>(_ operation: String, excluding elsewhere: inout Duration, _ body: (inout Duration) throws -> T) throws -> T {
         let started = ContinuousClock.now
         do {
-            let value = try body(&elsewhere)
-            handle(operation).duration.record(duration: ContinuousClock.now - started - elsewhere)
+            let value = try body()
+            handle(operation).duration.record(duration: ContinuousClock.now - started)
             return value
         } catch {
             let handle = handle(operation)
-            handle.duration.record(duration: ContinuousClock.now - started - elsewhere)
+            handle.duration.record(duration: ContinuousClock.now - started)
             handle.errors.increment()
             throw error
         }

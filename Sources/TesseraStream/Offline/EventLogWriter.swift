@@ -11,9 +11,7 @@ import TesseraPostgres
 /// between the two commits writes nothing twice. While PostgreSQL fails, the consumer's
 /// partitions are paused and every retry polls first, so the group keeps them past
 /// `max.poll.interval.ms` without fetching more; they resume once a batch is written.
-/// While a backlog drains (full batches), the next batch is polled and decoded while
-/// PostgreSQL inserts the rows of the one before (`prefetched`), so the two work at the same
-/// time instead of in turn. Runs on one thread; not thread-safe.
+/// Runs on one thread; not thread-safe.
 public final class EventLogWriter {
     public struct Settings: Sendable {
         public var topic: String
@@ -42,19 +40,7 @@ public final class EventLogWriter {
     /// Next offset to write per partition, as PostgreSQL has it; reloaded on every assignment.
     private var storedOffsets: [Int32: Int64] = [:]
     private var needsOffsetReload = true
-
-    /// Polled messages not yet written, and what the decoder made of each once decoded
-    /// (nil for one it rejects).
-    private struct PolledBatch {
-        var messages: [KafkaMessage]
-        var events: [ClickEvent?]?
-    }
-    private var pending: PolledBatch?
-    /// The batch after `pending`, polled and decoded while PostgreSQL inserted `pending`'s rows.
-    private var prefetched: PolledBatch?
-    /// Whether the next batch is prepared during a COPY; off when stopping, so a graceful
-    /// stop finishes what it holds without taking more.
-    public var prefetchesNextBatch = true
+    private var pending: [KafkaMessage]?
     private var lagGauges: [TopicPartition: Gauge] = [:]
     /// `tessera_event_log_messages_total{outcome}`: every committed message, once: `logged`
     /// (a new row), `invalid` (not logged; the online path dead-letters it) or `already_logged`
@@ -81,43 +67,29 @@ public final class EventLogWriter {
         consumer.onAssign = { [weak self] _ in self?.needsOffsetReload = true }
     }
 
-    /// True while a batch failed part-way and waits for its retry, or a prefetched one waits.
-    public var hasPendingBatch: Bool { pending != nil || prefetched != nil }
+    /// True while a batch failed part-way and waits for its retry.
+    public var hasPendingBatch: Bool { pending != nil }
 
-    /// Writes one batch: the pending one if an earlier attempt failed, else the prefetched
-    /// one, else a newly polled one. Returns how many events were written. Throws when
-    /// PostgreSQL or the commit fails; the batch is kept and retried (a failed transaction
-    /// wrote nothing).
+    /// Writes one batch: the pending one if an earlier attempt failed, else a newly polled
+    /// one. Returns how many events were written. Throws when PostgreSQL or the commit
+    /// fails; the batch is kept and retried (a failed transaction wrote nothing).
     @discardableResult
     public func processBatch() throws -> Int {
         if pending == nil {
             try retryPause.resume()
-            if let next = prefetched {
-                pending = next
-                prefetched = nil
-            } else {
-                let messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
-                guard !messages.isEmpty else { return 0 }
-                pending = PolledBatch(messages: messages)
-            }
+            let messages = try consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: Int32(settings.batchMaxWaitMs))
+            guard !messages.isEmpty else { return 0 }
+            pending = messages
         } else if retryPause.isPaused {
             // What was fetched before the pause joins the pending batch, in order.
-            let more = try retryPause.keepGroupMembership(maxMessages: settings.batchMaxEvents)
-            if !more.isEmpty { pending = PolledBatch(messages: pending!.messages + more) }
+            pending?.append(contentsOf: try retryPause.keepGroupMembership(maxMessages: settings.batchMaxEvents))
         }
-        guard let batch = pending else { return 0 }
+        guard let messages = pending else { return 0 }
         do {
-            return try write(batch)
+            return try write(messages)
         } catch {
-            // Still pending: PostgreSQL did not take it (a failed Kafka commit clears it). What
-            // was prefetched behind it joins it, so the retry keeps the messages in order.
-            if let failed = pending {
-                if let next = prefetched {
-                    pending = PolledBatch(messages: failed.messages + next.messages)
-                    prefetched = nil
-                }
-                retryPause.pause(pendingMessages: pending!.messages.count)
-            }
+            // Still pending: PostgreSQL did not take it (a failed Kafka commit clears it).
+            if let pending { retryPause.pause(pendingMessages: pending.count) }
             throw error
         }
     }
@@ -125,36 +97,29 @@ public final class EventLogWriter {
     /// True while the partitions are paused for a batch PostgreSQL has not taken yet.
     public var isPaused: Bool { retryPause.isPaused }
 
-    private func write(_ batch: PolledBatch) throws -> Int {
+    private func write(_ messages: [KafkaMessage]) throws -> Int {
         if needsOffsetReload {
             storedOffsets = try database.storedOffsets(group: settings.consumerGroup, topic: settings.topic)
             needsOffsetReload = false
         }
 
-        let messages = batch.messages
-        let events = batch.events ?? decode(messages)
+        let nowMs = clock()
         var rows: [LoggedEvent] = []
-        rows.reserveCapacity(messages.count)
         var nextOffsets: [Int32: Int64] = [:]
         var newMessages = 0
         // Past what PostgreSQL holds and past what this batch has taken: a partition revoked
         // and assigned again during a pause can hand the same messages over twice.
-        for (message, event) in zip(messages, events)
-        where message.offset >= max(storedOffsets[message.partition, default: 0], nextOffsets[message.partition, default: 0]) {
+        for message in messages where message.offset >= max(storedOffsets[message.partition, default: 0], nextOffsets[message.partition, default: 0]) {
             nextOffsets[message.partition] = message.offset + 1
             newMessages += 1
             // Rejected events live on the dead-letter topic, which the online path writes.
-            if let event {
+            if case .success(let event) = settings.decoder.decode(message.value, nowMs: nowMs) {
                 rows.append(LoggedEvent(event: event, payload: message.value, partition: message.partition, offset: message.offset))
             }
         }
         var written = 0
         if !nextOffsets.isEmpty {
-            // A full batch means a backlog: the next one is surely there to prepare.
-            let drains = messages.count >= settings.batchMaxEvents
-            let result = try database.write(
-                rows, nextOffsets: nextOffsets, group: settings.consumerGroup, topic: settings.topic,
-                whileCopying: { if drains { prefetch() } })
+            let result = try database.write(rows, nextOffsets: nextOffsets, group: settings.consumerGroup, topic: settings.topic)
             written = result.written
             storedOffsets = result.nextOffsets
         }
@@ -173,23 +138,6 @@ public final class EventLogWriter {
             if let high = consumer.highWatermark(partition) { lagGauge(partition).record(max(0, high - next)) }
         }
         return written
-    }
-
-    /// Each message's event, or nil where the decoder rejects it.
-    private func decode(_ messages: [KafkaMessage]) -> [ClickEvent?] {
-        let nowMs = clock()
-        return messages.map { message in
-            if case .success(let event) = settings.decoder.decode(message.value, nowMs: nowMs) { event } else { nil }
-        }
-    }
-
-    /// During a COPY: the next batch from what the consumer already fetched (no waiting),
-    /// decoded. A poll error is left for the next `processBatch` to meet and report.
-    private func prefetch() {
-        guard prefetchesNextBatch, prefetched == nil, !retryPause.isPaused,
-              let messages = try? consumer.poll(maxMessages: settings.batchMaxEvents, timeoutMs: 0), !messages.isEmpty
-        else { return }
-        prefetched = PolledBatch(messages: messages, events: decode(messages))
     }
 
     /// `tessera_event_log_lag_messages{partition}`: messages the log is behind the topic.

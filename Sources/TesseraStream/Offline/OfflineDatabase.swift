@@ -60,13 +60,9 @@ public final class OfflineDatabase {
     /// Appends the events and moves the group's offsets, atomically. Writers of the same
     /// partitions take turns (a rebalance can leave two consumers holding one batch), and
     /// each re-reads the stored offsets under that lock, so an event the log already holds
-    /// is skipped and offsets never move back: every event is appended once. `whileCopying`
-    /// runs while PostgreSQL inserts the rows sent, inside the transaction (not at all when
-    /// no row is new).
+    /// is skipped and offsets never move back: every event is appended once.
     @discardableResult
-    public func write(
-        _ events: [LoggedEvent], nextOffsets: [Int32: Int64], group: String, topic: String, whileCopying: () -> Void = {}
-    ) throws -> WriteResult {
+    public func write(_ events: [LoggedEvent], nextOffsets: [Int32: Int64], group: String, topic: String) throws -> WriteResult {
         let connection = try connected()
         try ensurePartitions(for: events, on: connection)
         return try connection.transaction {
@@ -83,7 +79,7 @@ public final class OfflineDatabase {
                     copy tessera.events (event_id, event_type, event_time, user_id, product_id, session_id, query, position,
                                          price, quantity, payload, source_partition, source_offset) from stdin
                     """,
-                    rows: fresh, write: Self.writeRow, whileTheServerFinishes: whileCopying)
+                    rows: fresh, write: Self.writeRow)
             }
             if !moves.isEmpty {
                 // One statement for every partition: one round trip a batch, not one a partition.

@@ -36,9 +36,20 @@ import TesseraPostgres
     }
 
     static func runOutage(now: Int64) throws -> Observed {
-        let (url, admin, drop) = try EventLogWriterTests.ownDatabase("tessera_outage")
-        defer { drop() }
-        let database = String(url[url.index(after: url.lastIndex(of: "/")!)...])
+        let admin = try EventLogWriterTests.migratedConnection()
+        let database = "tessera_outage_\(UUID().uuidString.prefix(8).lowercased())"
+        try admin.execute("create database \(database)")
+        defer {
+            _ = try? admin.execute("alter database \(database) allow_connections true")
+            _ = try? admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [database])
+            _ = try? admin.execute("drop database if exists \(database) with (force)")
+        }
+        let baseURL = try EventLogWriterTests.postgresURL()
+        let url = String(baseURL[..<baseURL.lastIndex(of: "/")!]) + "/\(database)"
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../migrations").standardized.path
+        let setup = try PostgresConnection(url: url)
+        try Migrator(directory: folder).migrate(on: setup)
+        setup.close()
 
         let broker = try DevKafkaBroker()
         defer { broker.shutdown() }

@@ -19,30 +19,6 @@ import TesseraPostgres
         return connection
     }
 
-    /// A migrated database of the test's own (for failures injected into it), and how to drop it.
-    static func ownDatabase(_ prefix: String) throws -> (url: String, admin: PostgresConnection, drop: () -> Void) {
-        let admin = try migratedConnection()
-        let name = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
-        try admin.execute("create database \(name)")
-        let drop = {
-            _ = try? admin.execute("alter database \(name) allow_connections true")
-            _ = try? admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [name])
-            _ = try? admin.execute("drop database if exists \(name) with (force)")
-        }
-        let baseURL = try postgresURL()
-        let url = String(baseURL[..<baseURL.lastIndex(of: "/")!]) + "/\(name)"
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../migrations").standardized.path
-        do {
-            let setup = try PostgresConnection(url: url)
-            defer { setup.close() }
-            try Migrator(directory: folder).migrate(on: setup)
-        } catch {
-            drop()
-            throw error
-        }
-        return (url, admin, drop)
-    }
-
     final class Harness {
         let broker: DevKafkaBroker
         let producer: KafkaProducer
@@ -50,9 +26,9 @@ import TesseraPostgres
         let tag = "t\(UUID().uuidString.prefix(8).lowercased())"
         let status = IngestionStatus()
 
-        init(partitions: Int32 = 3) throws {
+        init() throws {
             broker = try DevKafkaBroker()
-            try broker.createTopic("clickstream", partitions: partitions)
+            try broker.createTopic("clickstream", partitions: 3)
             producer = try KafkaProducer(brokers: broker.bootstrapServers, logger: TestServices.logger)
         }
 
@@ -61,12 +37,12 @@ import TesseraPostgres
             broker.shutdown()
         }
 
-        func writer(now: Int64, batch: Int = 100, databaseURL: String? = nil) throws -> (EventLogWriter, KafkaConsumer) {
+        func writer(now: Int64, batch: Int = 100) throws -> (EventLogWriter, KafkaConsumer) {
             let consumer = try KafkaConsumer(
                 brokers: broker.bootstrapServers, groupID: group, topics: ["clickstream"],
                 settings: TestServices.devBrokerConsumerSettings, logger: TestServices.logger)
             let writer = EventLogWriter(
-                consumer: consumer, database: OfflineDatabase(url: try databaseURL ?? EventLogWriterTests.postgresURL()),
+                consumer: consumer, database: OfflineDatabase(url: try EventLogWriterTests.postgresURL()),
                 settings: .init(topic: "clickstream", consumerGroup: group, batchMaxEvents: batch, batchMaxWaitMs: 100, decoder: EventDecoder()),
                 clock: { now }, status: status, logger: TestServices.logger)
             return (writer, consumer)
@@ -150,65 +126,5 @@ import TesseraPostgres
         let counts = try harness.loggedCounts(connection)
         #expect(counts.count == 200)
         #expect(counts.values.allSatisfy { $0 == 1 }, "duplicates: \(counts.filter { $0.value > 1 }.count)")
-    }
-
-    @Test func aBacklogIsWrittenInFullBatchesTheNextPreparedDuringEachCOPY() throws {
-        let connection = try Self.migratedConnection()
-        let harness = try Harness()
-        var values = (0..<600).map { event(harness, $0, at: now - Int64($0) * 1_000) }
-        values.insert("not json", at: 250)
-        try harness.publish(values)
-
-        let (writer, consumer) = try harness.writer(now: now, batch: 100)
-        defer { consumer.close() }
-        var preparedAhead = 0
-        let deadline = Date().addingTimeInterval(30)
-        while harness.status.loggedEvents < 600 && Date() < deadline {
-            try writer.processBatch()
-            // Nothing failed, so a batch still held is one prepared during the COPY.
-            if writer.hasPendingBatch { preparedAhead += 1 }
-        }
-        let counts = try harness.loggedCounts(connection)
-        #expect(counts.count == 600)
-        #expect(counts.values.allSatisfy { $0 == 1 })
-        #expect(preparedAhead > 0)
-    }
-
-    @Test func aFailureAfterTheNextBatchWasPreparedRetriesBothInOrder() throws {
-        let (url, _, drop) = try Self.ownDatabase("tessera_prefetch")
-        defer { drop() }
-        // The first offsets row past 100 fails its statement once: after the COPY of a full
-        // batch, when the next one is already prepared. A sequence, so the rollback keeps the count.
-        let setup = try PostgresConnection(url: url)
-        try setup.executeScript("""
-            create sequence tessera.injected_failures;
-            create function tessera.fail_once() returns trigger language plpgsql as $$
-            begin
-                if new.next_offset >= 100 and nextval('tessera.injected_failures') = 1 then
-                    raise exception 'injected failure';
-                end if;
-                return new;
-            end $$;
-            create trigger fail_once before insert or update on tessera.consumer_offsets
-                for each row execute function tessera.fail_once();
-            """)
-        setup.close()
-
-        let harness = try Harness(partitions: 1)
-        try harness.publish((0..<300).map { event(harness, $0, at: now - Int64($0) * 1_000) })
-        let (writer, consumer) = try harness.writer(now: now, batch: 100, databaseURL: url)
-        defer { consumer.close() }
-        var failures = 0
-        let deadline = Date().addingTimeInterval(30)
-        while harness.status.loggedEvents < 300 && Date() < deadline {
-            do { try writer.processBatch() } catch { failures += 1 }
-        }
-        #expect(failures == 1)
-        let check = try PostgresConnection(url: url)
-        defer { check.close() }
-        let rows = try check.execute("select count(*), count(distinct event_id), max(source_offset) from tessera.events").rows[0]
-        #expect(rows == ["300", "300", "299"])
-        let offsets = try check.execute("select next_offset from tessera.consumer_offsets").rows
-        #expect(offsets == [["300"]])
     }
 }
