@@ -5,6 +5,7 @@ public struct EntityDefinition: Sendable, Hashable {
 
     /// The entity key of an event, or nil when the event lacks one of the join keys.
     public func key(of event: ClickEvent) -> EntityKey? {
+        if joinKeys.count == 1 { return joinKeys[0].text(in: event).map { EntityKey($0) } }
         var values: [String] = []
         values.reserveCapacity(joinKeys.count)
         for field in joinKeys {
@@ -19,34 +20,79 @@ public struct EntityDefinition: Sendable, Hashable {
 /// same entity only when their bytes are: Swift's String equality treats canonically
 /// equivalent Unicode ("café" composed or decomposed) as equal, Redis does not.
 public struct EntityKey: Sendable, Hashable, CustomStringConvertible {
-    public var values: [String]
+    /// One value held as it is: most entities have one join key, and an array for it cost an
+    /// allocation per event and view on the online path and per row on the lookup path.
+    private enum Storage: Sendable {
+        case one(String)
+        case many([String])
+    }
+    private let storage: Storage
 
-    public static func == (lhs: EntityKey, rhs: EntityKey) -> Bool {
-        lhs.values.count == rhs.values.count && zip(lhs.values, rhs.values).allSatisfy { left, right in
-            var (left, right) = (left, right)
-            return left.withUTF8 { leftBytes in right.withUTF8 { leftBytes.elementsEqual($0) } }
+    public init(_ value: String) { storage = .one(value) }
+
+    public init(values: [String]) { storage = values.count == 1 ? .one(values[0]) : .many(values) }
+
+    /// How many values; `self[index]` reads one without building `values`.
+    public var count: Int {
+        switch storage {
+        case .one: 1
+        case .many(let values): values.count
         }
     }
 
+    public subscript(index: Int) -> String {
+        switch storage {
+        case .one(let value):
+            precondition(index == 0, "an entity key of one value has no value \(index)")
+            return value
+        case .many(let values): return values[index]
+        }
+    }
+
+    /// The values as an array (built for a one-value key: not for hot paths).
+    public var values: [String] {
+        switch storage {
+        case .one(let value): [value]
+        case .many(let values): values
+        }
+    }
+
+    public static func == (lhs: EntityKey, rhs: EntityKey) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for index in 0..<lhs.count where !sameBytes(lhs[index], rhs[index]) { return false }
+        return true
+    }
+
+    private static func sameBytes(_ left: String, _ right: String) -> Bool {
+        var (left, right) = (left, right)
+        return left.withUTF8 { leftBytes in right.withUTF8 { leftBytes.elementsEqual($0) } }
+    }
+
     public func hash(into hasher: inout Hasher) {
-        for var value in values {
+        for index in 0..<count {
+            var value = self[index]
             hasher.combine(value.utf8.count)
             // All bytes in one go (the lookup path hashes a key per entity row).
             value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
         }
     }
 
-    public init(values: [String]) { self.values = values }
-
     /// A single string for Redis key names; the unit separator cannot appear in
     /// validated ids or normalised queries' ordinary text, and keeps keys readable.
-    public var encoded: String { values.count == 1 ? values[0] : values.joined(separator: String(Self.separatorCharacter)) }
+    public var encoded: String {
+        switch storage {
+        case .one(let value): value
+        case .many(let values): values.joined(separator: String(Self.separatorCharacter))
+        }
+    }
 
     /// The byte between the values of `encoded`.
     public static let separator: UInt8 = 0x1F
     private static let separatorCharacter = Character(Unicode.Scalar(separator))
 
-    public init(encoded: String) { values = encoded.split(separator: Self.separatorCharacter, omittingEmptySubsequences: false).map(String.init) }
+    public init(encoded: String) {
+        self.init(values: encoded.split(separator: Self.separatorCharacter, omittingEmptySubsequences: false).map(String.init))
+    }
 
     public var description: String { values.joined(separator: "/") }
 }

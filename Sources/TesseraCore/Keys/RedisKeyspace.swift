@@ -24,9 +24,9 @@ public struct RedisKeyspace: Sendable {
 
     /// `entity}suffix`
     private static func appendKeyTail(entity: EntityKey, suffix: String, to bytes: inout [UInt8]) {
-        for (index, value) in entity.values.enumerated() {
+        for index in 0..<entity.count {
             if index > 0 { bytes.append(EntityKey.separator) }
-            bytes.append(contentsOf: value.utf8)
+            bytes.append(contentsOf: entity[index].utf8)
         }
         bytes.append(UInt8(ascii: "}"))
         bytes.append(contentsOf: suffix.utf8)
@@ -34,7 +34,7 @@ public struct RedisKeyspace: Sendable {
 
     private func entityKey(view: String, entity: EntityKey, suffix: String) -> String {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(prefix.utf8.count + view.utf8.count + entity.values.reduce(0) { $0 + $1.utf8.count + 1 } + suffix.utf8.count + 3)
+        bytes.reserveCapacity(prefix.utf8.count + view.utf8.count + (0..<entity.count).reduce(0) { $0 + entity[$1].utf8.count + 1 } + suffix.utf8.count + 3)
         appendEntityKey(view: view, entity: entity, suffix: suffix, to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }

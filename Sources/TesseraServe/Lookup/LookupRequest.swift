@@ -104,7 +104,9 @@ public struct LookupPlan: Sendable {
                 // Events' queries are normalised on the way in; normalise lookups the same way.
                 return field == .query ? values.map { QueryNormalization.normalize($0) ?? $0 } : values
             }
-            entityRows.append((0..<rowCount).map { row in EntityKey(values: columns.map { $0[row] }) })
+            entityRows.append((0..<rowCount).map { row in
+                columns.count == 1 ? EntityKey(columns[0][row]) : EntityKey(values: columns.map { $0[row] })
+            })
             entityNames.append(view.entity.name)
             return entityNames.count - 1
         }
