@@ -35,9 +35,12 @@ public struct StreamService: Service {
 
     public static let wallClockMs: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }
 
+    /// Stops on graceful shutdown and on cancellation alike: a ServiceGroup cancels its
+    /// services when one of them fails (the API's port taken, say), and threads do not see a
+    /// task's cancellation, so without the flag the daemon would run on with no API.
     public func run() async throws {
         let stop = StopSignal()
-        try await withGracefulShutdownHandler {
+        try await withTaskCancellationOrGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await onThread("tessera-online") { try runOnline(stop: stop) } }
                 group.addTask { try await onThread("tessera-roller") { try runRoller(stop: stop) } }
@@ -47,10 +50,16 @@ public struct StreamService: Service {
                 if let intervalMs = config.snapshotIntervalMs {
                     group.addTask { try await onThread("tessera-snaps", priority: .background) { try runSnapshots(intervalMs: intervalMs, stop: stop) } }
                 }
-                // One path failing for good (e.g. a bad broker address) stops the daemon.
-                for try await _ in group {}
+                // One path failing for good (e.g. a bad broker address) stops the daemon: the
+                // other threads are told to stop, and the group waits for them before it throws.
+                do {
+                    for try await _ in group {}
+                } catch {
+                    stop.raise()
+                    throw error
+                }
             }
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             stop.raise()
         }
     }

@@ -19,9 +19,9 @@ public struct BackfillProgressService: Service {
 
     public func run() async throws {
         let stop = StopSignal()
-        try await withGracefulShutdownHandler {
+        try await withTaskCancellationOrGracefulShutdownHandler {
             try await onThread("tessera-bfstats", priority: .background) { export(stop: stop) }
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             stop.raise()
         }
     }

@@ -32,9 +32,9 @@ public struct MaterializeService: Service {
 
     public func run() async throws {
         let stop = StopSignal()
-        try await withGracefulShutdownHandler {
+        try await withTaskCancellationOrGracefulShutdownHandler {
             try await onThread("tessera-batch", priority: .background) { runSchedule(stop: stop) }
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             stop.raise()
         }
     }

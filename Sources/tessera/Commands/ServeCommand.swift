@@ -94,7 +94,14 @@ struct ServeCommand: AsyncParsableCommand {
         let services: [any Service] = servers + [stream] + batch + [gate]
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         let watchdog = ShutdownWatchdog.start(timeoutMs: config.shutdownTimeoutMs, logger: logger)
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // One service failed (the API's address taken, a broker that cannot be reached): the
+            // group has stopped the others; say which error before exiting with it.
+            logger.error("tessera serve stopped: a service failed", metadata: ["error": "\(error)", "api": "\(config.api.host):\(config.api.port)"])
+            throw error
+        }
         watchdog.cancel()
         await lookupRedis.close()
     }

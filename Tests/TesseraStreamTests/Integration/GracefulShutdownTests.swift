@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 import TesseraCore
 import TesseraKafka
@@ -164,5 +165,44 @@ import TesseraRedis
             #expect(try rig.feature("user_stats", "views_1h", "u-\(user)") == Double(indices.filter { $0 % 4 != 0 }.count))
         }
         #expect(try rig.logged(connection) == (eventCount, eventCount))
+    }
+
+    /// A service that fails (as the API does when its port is taken) makes the group cancel
+    /// the others: the stream service stops too and the group ends with the error, rather
+    /// than ingesting on with no API and ignoring a later SIGTERM.
+    @Test func aFailingServiceStopsTheStreamServiceToo() async throws {
+        struct PortTaken: Error {}
+        struct FailsAfterAWhile: Service {
+            let started: @Sendable () -> Bool
+            func run() async throws {
+                while !started() { try await Task.sleep(for: .milliseconds(5)) }
+                throw PortTaken()
+            }
+        }
+        let rig = try Rig(now: now)
+        try rig.publish(count: 100, now: now)
+        let status = IngestionStatus()
+        let stream = StreamService(config: rig.config, catalog: rig.catalog, status: status, clock: { [now] in now }, logger: TestServices.logger)
+        let group = ServiceGroup(
+            services: [FailsAfterAWhile(started: { status.appliedEvents > 0 }), stream], gracefulShutdownSignals: [],
+            logger: TestServices.logger)
+        // What the group ended with: nil while it runs, .some(nil) for no error.
+        let ended = Mutex<(any Error)??>(nil)
+        let running = Task {
+            var failure: (any Error)?
+            do { try await group.run() } catch { failure = error }
+            ended.withLock { $0 = .some(failure) }
+        }
+        // Bounded: if the stream service ignored the cancellation, the group would wait forever.
+        let deadline = ContinuousClock.now + shutdownBound + .seconds(60)
+        while ended.withLock({ $0 == nil }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        guard let outcome = ended.withLock({ $0 }) else {
+            // Left running: a cancelled group passes no graceful shutdown on, so nothing here could stop it.
+            Issue.record("the group was still running \(shutdownBound + .seconds(60)) after a service failed")
+            running.cancel()
+            return
+        }
+        #expect(outcome is PortTaken, "the group ended with \(String(describing: outcome))")
+        #expect(status.appliedEvents > 0 && status.assignedPartitions == 0)
     }
 }
