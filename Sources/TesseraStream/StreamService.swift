@@ -45,7 +45,14 @@ public struct StreamService: Service {
                 group.addTask { try await onThread("tessera-online") { try runOnline(stop: stop) } }
                 group.addTask { try await onThread("tessera-roller") { try runRoller(stop: stop) } }
                 if !config.postgresURL.isEmpty {
-                    group.addTask { try await onThread("tessera-offline", priority: .background) { try runOffline(stop: stop) } }
+                    let members = config.ingest.offlineConsumers
+                    for member in 1...members {
+                        group.addTask {
+                            try await onThread("tessera-log-\(member)", priority: .background) {
+                                try runOffline(member: member, of: members, stop: stop)
+                            }
+                        }
+                    }
                 }
                 if let intervalMs = config.snapshotIntervalMs {
                     group.addTask { try await onThread("tessera-snaps", priority: .background) { try runSnapshots(intervalMs: intervalMs, stop: stop) } }
@@ -122,10 +129,14 @@ public struct StreamService: Service {
             tracksChanges: config.snapshotIntervalMs != nil, logger: logger)
     }
 
-    private func runOffline(stop: StopSignal) throws {
+    /// One of the event log's consumers. They share the group's partitions, and each writes
+    /// its own batches on its own PostgreSQL connection: one backend uses at most one core, and
+    /// with one the log waited on it in a drain while a core idled (docs/benchmarks.md).
+    private func runOffline(member: Int, of members: Int, stop: StopSignal) throws {
         let group = config.kafka.offlineConsumerGroup
         let consumer = try KafkaConsumer(
-            brokers: config.kafka.brokers, groupID: group, topics: [config.kafka.topic], settings: config.kafka.settings, logger: logger)
+            brokers: config.kafka.brokers, groupID: group, topics: [config.kafka.topic],
+            settings: KafkaSettings.forMember(member, of: members, config.kafka.settings), logger: logger)
         defer { consumer.close() }
         let writer = EventLogWriter(
             consumer: consumer, database: OfflineDatabase(url: config.postgresURL, migrationsDirectory: migrationsDirectory),
@@ -134,11 +145,11 @@ public struct StreamService: Service {
                 batchMaxWaitMs: config.ingest.batchMaxWaitMs, decoder: decoder),
             clock: clock, status: status, logger: logger)
 
-        logger.info("event log started", metadata: ["topic": "\(config.kafka.topic)", "group": "\(group)"])
+        logger.info("event log started", metadata: ["topic": "\(config.kafka.topic)", "group": "\(group)", "member": "\(member)"])
         RetryLoop(path: "offline", logger: logger).run(stop: stop, hasPendingWork: { writer.hasPendingBatch }) {
             try writer.processBatch()
         }
-        logger.info("event log stopped", metadata: ["logged": "\(status.loggedEvents)"])
+        logger.info("event log stopped", metadata: ["member": "\(member)", "logged": "\(status.loggedEvents)"])
     }
 
     /// Every interval, the vectors that changed go to PostgreSQL (`Snapshotter`).

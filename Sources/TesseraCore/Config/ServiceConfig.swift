@@ -18,8 +18,11 @@ public struct ServiceConfig: Sendable {
 
     public struct Ingest: Sendable {
         public var batchMaxEvents: Int
-        /// COPY batches can be larger than Redis batches: one transaction each.
+        /// Each event log consumer's batches: one COPY and one transaction each.
         public var offlineBatchMaxEvents: Int
+        /// Consumers the event log runs in its group, each with its own thread and PostgreSQL
+        /// connection: one PostgreSQL backend uses at most one core.
+        public var offlineConsumers: Int
         public var batchMaxWaitMs: Int64
         public var futureToleranceMs: Int64
         public var maxEventBytes: Int
@@ -147,11 +150,13 @@ extension ServiceConfig {
 
         let ingestNode = try root.optional("ingest")
         try ingestNode?.requireKeys(in: [
-            "batch_max_events", "offline_batch_max_events", "batch_max_wait", "future_tolerance", "max_event_bytes",
+            "batch_max_events", "offline_batch_max_events", "offline_consumers", "batch_max_wait", "future_tolerance",
+            "max_event_bytes",
         ])
         let ingest = Ingest(
             batchMaxEvents: try ingestNode?.optional("batch_max_events")?.positiveInt() ?? 50_000,
-            offlineBatchMaxEvents: try ingestNode?.optional("offline_batch_max_events")?.positiveInt() ?? 20_000,
+            offlineBatchMaxEvents: try ingestNode?.optional("offline_batch_max_events")?.positiveInt() ?? 5_000,
+            offlineConsumers: try ingestNode?.optional("offline_consumers")?.positiveInt() ?? 2,
             batchMaxWaitMs: try ingestNode?.optional("batch_max_wait")?.durationMs() ?? 50,
             futureToleranceMs: try ingestNode?.optional("future_tolerance")?.durationMs() ?? 300_000,
             maxEventBytes: try ingestNode?.optional("max_event_bytes")?.positiveInt() ?? 65_536)

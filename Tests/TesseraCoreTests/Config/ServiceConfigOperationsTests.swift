@@ -77,6 +77,12 @@ import Testing
         }
     }
 
+    @Test func theEventLogRunsTwoConsumersUnlessToldOtherwise() throws {
+        #expect(try load().ingest.offlineConsumers == 2)
+        #expect(try load("ingest: {offline_consumers: 1}\n").ingest.offlineConsumers == 1)
+        #expect(throws: ConfigError.self) { try load("ingest: {offline_consumers: 0}\n") }
+    }
+
     @Test func tlsNeedsBothFiles() throws {
         #expect(try load().api.tls == nil)
         let config = try load("api: {tls: {certificate: tls/cert.pem, private_key: tls/key.pem}}\n")

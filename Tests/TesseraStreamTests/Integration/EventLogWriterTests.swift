@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TesseraCore
 import TesseraKafka
@@ -126,5 +127,45 @@ import TesseraPostgres
         let counts = try harness.loggedCounts(connection)
         #expect(counts.count == 200)
         #expect(counts.values.allSatisfy { $0 == 1 }, "duplicates: \(counts.filter { $0.value > 1 }.count)")
+    }
+
+    /// `tessera serve` runs two consumers in the offline group (`ingest.offline_consumers`),
+    /// each writing on its own connection: they share the partitions, and the log still takes
+    /// every event once.
+    @Test func twoConsumersOfTheGroupShareThePartitionsAndLogEachEventOnce() throws {
+        let connection = try Self.migratedConnection()
+        let harness = try Harness()
+        try harness.publish((0..<300).map { event(harness, $0, at: now - Int64($0) * 1_000) })
+
+        let writtenByMember = Mutex<[Int]>([0, 0])
+        let failures = Mutex<[String]>([])
+        let (servers, group, status, url, clockMs) = (harness.broker.bootstrapServers, harness.group, harness.status, try Self.postgresURL(), now)
+        DispatchQueue.concurrentPerform(iterations: 2) { member in
+            do {
+                let consumer = try KafkaConsumer(
+                    brokers: servers, groupID: group, topics: ["clickstream"],
+                    settings: KafkaSettings.forMember(member + 1, of: 2, TestServices.devBrokerConsumerSettings), logger: TestServices.logger)
+                defer { consumer.close() }
+                let writer = EventLogWriter(
+                    consumer: consumer, database: OfflineDatabase(url: url),
+                    settings: .init(topic: "clickstream", consumerGroup: group, batchMaxEvents: 40, batchMaxWaitMs: 100, decoder: EventDecoder()),
+                    clock: { clockMs }, status: status, logger: TestServices.logger)
+                let deadline = Date().addingTimeInterval(30)
+                // Each polls on until the whole topic is logged, as the daemon's members do.
+                while status.loggedEvents < 300 && Date() < deadline {
+                    let written = try writer.processBatch()
+                    writtenByMember.withLock { $0[member] += written }
+                }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        let counts = try harness.loggedCounts(connection)
+        #expect(counts.count == 300)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+        // Both joined before the first assignment (the broker waits for members to gather), so
+        // each held some of the three partitions.
+        #expect(writtenByMember.withLock { $0 }.allSatisfy { $0 > 0 }, "\(writtenByMember.withLock { $0 })")
     }
 }
