@@ -58,6 +58,7 @@ def main():
 
     outstanding = {}  # product id -> send time (perf_counter)
     latencies = []
+    seen = []  # (latency, seconds into the run when sent), to place the slowest in time
     lost = 0
     errors = 0
     sent = 0
@@ -89,7 +90,9 @@ def main():
                     values = json.loads(payload)["results"][1]["values"]
                     for product, value in zip(products, values):
                         if value is not None and value >= 1:
-                            latencies.append(seen_at - outstanding.pop(product))
+                            sent_at = outstanding.pop(product)
+                            latencies.append(seen_at - sent_at)
+                            seen.append((seen_at - sent_at, sent_at - start))
                 else:
                     errors += 1
             except (OSError, http.client.HTTPException, ValueError, KeyError, IndexError):
@@ -118,6 +121,8 @@ def main():
         "poll_ms": args.poll * 1000, "interval_ms": args.interval * 1000, "give_up_s": args.give_up,
         "p50_seen_ms": ms(percentile(latencies, 50)),
         "ack_p50_ms": ms(percentile(acks, 50)), "ack_p99_ms": ms(percentile(acks, 99)),
+        # Whether the slow ones came together (one stall) or spread out (a queue).
+        "slowest": [{"sent_s": round(at, 1), "ms": ms(latency)} for latency, at in sorted(seen, reverse=True)[:10]],
     }, sys.stdout)
     print()
 

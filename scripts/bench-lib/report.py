@@ -227,6 +227,11 @@ def rest(args, R, rows, notes):
                              f"`{k}` {v['calls']:,} calls, {v['usec'] / 1e6:.1f} s, {v['usec_per_call']:.1f} µs/call"
                              for k, v in top) + ".")
 
+    fresh = load(R, "freshness.json")
+    if fresh and fresh.get("slowest"):
+        notes.append("The slowest markers of the freshness run at `--rate` (the target's run), with when they were sent (seconds "
+                     f"into the run): " + ", ".join(f"{m['ms']} ms at {m['sent_s']} s" for m in fresh["slowest"]) + ".")
+
     # ---- the table for the terminal
     widths = [max(len(str(r[i])) for r in rows + [("benchmark", "figure", "measured", "target", "")]) for i in range(5)]
     widths = [min(w, 90) for w in widths]

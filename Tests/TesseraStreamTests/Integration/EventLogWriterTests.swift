@@ -132,40 +132,50 @@ import TesseraPostgres
     /// `tessera serve` runs two consumers in the offline group (`ingest.offline_consumers`),
     /// each writing on its own connection: they share the partitions, and the log still takes
     /// every event once.
-    @Test func twoConsumersOfTheGroupShareThePartitionsAndLogEachEventOnce() throws {
+    @Test func twoConsumersOfTheGroupShareThePartitionsAndLogEachEventOnce() async throws {
         let connection = try Self.migratedConnection()
         let harness = try Harness()
         try harness.publish((0..<300).map { event(harness, $0, at: now - Int64($0) * 1_000) })
 
-        let writtenByMember = Mutex<[Int]>([0, 0])
-        let failures = Mutex<[String]>([])
+        let written = WrittenByMember()
         let (servers, group, status, url, clockMs) = (harness.broker.bootstrapServers, harness.group, harness.status, try Self.postgresURL(), now)
-        DispatchQueue.concurrentPerform(iterations: 2) { member in
-            do {
-                let consumer = try KafkaConsumer(
-                    brokers: servers, groupID: group, topics: ["clickstream"],
-                    settings: KafkaSettings.forMember(member + 1, of: 2, TestServices.devBrokerConsumerSettings), logger: TestServices.logger)
-                defer { consumer.close() }
-                let writer = EventLogWriter(
-                    consumer: consumer, database: OfflineDatabase(url: url),
-                    settings: .init(topic: "clickstream", consumerGroup: group, batchMaxEvents: 40, batchMaxWaitMs: 100, decoder: EventDecoder()),
-                    clock: { clockMs }, status: status, logger: TestServices.logger)
-                let deadline = Date().addingTimeInterval(30)
-                // Each polls on until the whole topic is logged, as the daemon's members do.
-                while status.loggedEvents < 300 && Date() < deadline {
-                    let written = try writer.processBatch()
-                    writtenByMember.withLock { $0[member] += written }
+        // A thread each, as the daemon gives them: both must be in the group at once.
+        try await withThrowingTaskGroup(of: Void.self) { members in
+            for member in 0..<2 {
+                members.addTask {
+                    try await onThread("test-log-\(member)") {
+                        let consumer = try KafkaConsumer(
+                            brokers: servers, groupID: group, topics: ["clickstream"],
+                            settings: KafkaSettings.forMember(member + 1, of: 2, TestServices.devBrokerConsumerSettings),
+                            logger: TestServices.logger)
+                        defer { consumer.close() }
+                        let writer = EventLogWriter(
+                            consumer: consumer, database: OfflineDatabase(url: url),
+                            settings: .init(
+                                topic: "clickstream", consumerGroup: group, batchMaxEvents: 40, batchMaxWaitMs: 100, decoder: EventDecoder()),
+                            clock: { clockMs }, status: status, logger: TestServices.logger)
+                        let deadline = Date().addingTimeInterval(30)
+                        // Each polls on until the whole topic is logged, as the daemon's members do.
+                        while status.loggedEvents < 300 && Date() < deadline {
+                            let count = try writer.processBatch()
+                            written.counts.withLock { $0[member] += count }
+                        }
+                    }
                 }
-            } catch {
-                failures.withLock { $0.append("\(error)") }
             }
+            try await members.waitForAll()
         }
-        #expect(failures.withLock { $0 } == [])
         let counts = try harness.loggedCounts(connection)
         #expect(counts.count == 300)
         #expect(counts.values.allSatisfy { $0 == 1 })
         // Both joined before the first assignment (the broker waits for members to gather), so
         // each held some of the three partitions.
-        #expect(writtenByMember.withLock { $0 }.allSatisfy { $0 > 0 }, "\(writtenByMember.withLock { $0 })")
+        let perMember = written.counts.withLock { $0 }
+        #expect(perMember.allSatisfy { $0 > 0 }, "\(perMember)")
+    }
+
+    /// Rows each member wrote, shared by the members' threads.
+    final class WrittenByMember: Sendable {
+        let counts = Mutex<[Int]>([0, 0])
     }
 }
