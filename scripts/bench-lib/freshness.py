@@ -57,7 +57,6 @@ def main():
     conn = http.client.HTTPConnection(host, int(port), timeout=5)
 
     outstanding = {}  # product id -> send time (perf_counter)
-    latencies = []
     seen = []  # (latency, seconds into the run when sent), to place the slowest in time
     lost = 0
     errors = 0
@@ -91,7 +90,6 @@ def main():
                     for product, value in zip(products, values):
                         if value is not None and value >= 1:
                             sent_at = outstanding.pop(product)
-                            latencies.append(seen_at - sent_at)
                             seen.append((seen_at - sent_at, sent_at - start))
                 else:
                     errors += 1
@@ -111,7 +109,7 @@ def main():
         time.sleep(args.poll)
 
     producer.flush(10)
-    latencies.sort()
+    latencies = sorted(latency for latency, _ in seen)
     acks.sort()
     ms = lambda v: None if v is None else round(v * 1000, 1)
     json.dump({
