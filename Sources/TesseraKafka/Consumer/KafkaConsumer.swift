@@ -150,12 +150,40 @@ public final class KafkaConsumer {
     public func close() {
         guard let handle else { return }
         self.handle = nil
+        awaitFirstAssignmentIfJoining(handle)
         let code = rd_kafka_consumer_close(handle)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             context.logger.warning("\(KafkaError(code, while: "leaving the group"))")
         }
         rd_kafka_destroy(handle)
     }
+
+    /// librdkafka 2.0.2 aborts the process when a cooperative-sticky member is destroyed after
+    /// the group chose its assignor and before the first assignment reached it (librdkafka
+    /// #4312, fixed in 2.3.0): a daemon stopped in its first seconds could abort instead of
+    /// exiting. So close first serves the group until that assignment comes, within
+    /// `firstAssignmentWaitMs`. Messages polled meanwhile are dropped uncommitted; the next
+    /// owner reads them again. A member still waiting for the broker has no assignor yet and
+    /// closes at once.
+    private func awaitFirstAssignmentIfJoining(_ handle: OpaquePointer) {
+        let deadline = ContinuousClock.now + .milliseconds(Self.firstAssignmentWaitMs)
+        while isBetweenJoinAndFirstAssignment(handle) && ContinuousClock.now < deadline {
+            if let message = rd_kafka_consumer_poll(handle, 100) { rd_kafka_message_destroy(message) }
+        }
+    }
+
+    /// A SyncGroup answers within a round trip once the JoinGroup has; this bounds a broker
+    /// that stops answering in between.
+    static let firstAssignmentWaitMs: Int64 = 10_000
+
+    /// The group has chosen a cooperative assignor for this member (librdkafka reports no
+    /// protocol before that) and no assignment has reached it yet.
+    func isBetweenJoinAndFirstAssignment(_ handle: OpaquePointer) -> Bool {
+        !context.hasBeenAssigned && rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
+    }
+
+    /// The same for this consumer while it is open (tests hold it there).
+    var isBetweenJoinAndFirstAssignment: Bool { handle.map(isBetweenJoinAndFirstAssignment) ?? false }
 
     private func openHandle() throws -> OpaquePointer {
         guard let handle else {

@@ -5,6 +5,9 @@ import Logging
 /// rebalance callback inside `rd_kafka_consumer_poll` and `rd_kafka_consumer_close`.
 final class RDKafkaConsumerContext: RDKafkaClientContext {
     var assignment: Set<TopicPartition> = []
+    /// Whether an assignment (even an empty one) has reached this member: from then on
+    /// librdkafka holds its assignor's state (see `KafkaConsumer.close`).
+    var hasBeenAssigned = false
     var onAssign: ((Set<TopicPartition>) -> Void)?
     var onRevoke: ((Set<TopicPartition>) -> Void)?
 
@@ -19,6 +22,7 @@ final class RDKafkaConsumerContext: RDKafkaClientContext {
         let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
         switch event {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            hasBeenAssigned = true
             if cooperative {
                 report(rd_kafka_incremental_assign(handle, partitions), while: "assigning \(changed.inOrder)")
                 assignment.formUnion(changed)
