@@ -6,17 +6,20 @@ import TesseraRedis
 /// atomically. With an empty partition it only recomputes (the roller's call). Generated
 /// from the view so the feature layout is compiled in rather than parsed on every call.
 ///
-/// A delta updates the stored vector in place when the vector has this layout and was
-/// computed at a time whose windows read exactly the tiles they read at `now` (the same
-/// first tile of every window and the same last readable tile of every slot): counts and
-/// sums add the delta's part inside each window, minimums and maximums compare, approximate
-/// distinct counts are counted again only when a PFADD changed a HyperLogLog they read,
-/// `last` slots and lifetime values are read from the state. A delta to a blank state (no
-/// event ever applied: no newest event time, so no tiles) starts from empty windows, so a
-/// new entity costs no tile reads. Otherwise (a tile boundary passed, the clock went back,
-/// no vector, another layout, the roller, a rebuild) every feature is recomputed from the
-/// tiles. (Measured by replaying a benchmark's calls under callgrind: the blank-state start
-/// took the first 8,000 calls of a drain from 814,000 to 258,000 instructions a call.)
+/// The vector is brought up to date slot by slot. A slot whose windows read at `now` the
+/// tiles they read when the stored vector was computed (the same first tile of every
+/// window and the same last readable tile) keeps its values and, for a delta, takes the
+/// delta's part: counts and sums add the part inside each window, minimums and maximums
+/// compare, approximate distinct counts are counted again only when a PFADD changed a
+/// HyperLogLog they read. The other slots (a tile boundary passed) are recomputed from
+/// their tiles, so a boundary of the 1 h windows' 150 s tiles rereads only those slots;
+/// `last` slots and lifetime values are always read from the state. A delta to a blank
+/// state (no event ever applied: no newest event time, so no tiles) starts from empty
+/// windows, so a new entity costs no tile reads. With no usable vector (none, another
+/// layout, the clock went back, a rebuild) every slot is recomputed. The roller's call
+/// takes the same path with no delta. (Measured by replaying a benchmark's calls under
+/// callgrind: the blank-state start took the first 8,000 calls of a drain from 814,000 to
+/// 258,000 instructions a call.)
 ///
 /// KEYS: 1 state hash, 2 vector, 3… approx-distinct tiles (per slot, first tile to last).
 /// ARGV: 1 partitions, comma-separated ("" = recompute only, "*" = a backfill's rebuild),
@@ -118,7 +121,9 @@ public struct ApplyScript: Sendable {
           newest = tonumber(current[1] or '0')
           if not blank then stored = redis.call('GET', vectorKey) end
         else
+          -- The roller's call: slots whose windows still read the same tiles keep their values.
           newest = tonumber(redis.call('HGET', state, 'e') or '0')
+          stored = redis.call('GET', vectorKey)
         end
         if tonumber(ARGV[5]) > newest then
           redis.call('HSET', state, 'e', ARGV[5])
@@ -213,8 +218,8 @@ public struct ApplyScript: Sendable {
 
             """
         }
-        lua += inPlaceCheck(view: view, futureToleranceMs: futureToleranceMs)
-        lua += "if v then\n" + inPlaceUpdate(view: view) + "else\n" + fullRecompute(view: view) + "end\n"
+        lua += storedVectorCheck(view: view, futureToleranceMs: futureToleranceMs)
+        lua += vectorUpdate(view: view)
         for (index, feature) in view.features.enumerated() {
             if case .ratio(let numerator, let denominator, let alpha, let beta) = feature.kind {
                 lua += "v[\(index + 1)] = ratio(v[\(numerator + 1)], v[\(denominator + 1)], \(alpha), \(beta))\n"
@@ -233,48 +238,72 @@ public struct ApplyScript: Sendable {
         return lua
     }
 
-    /// Sets `v` to the stored values when the stored vector can be updated in place (see
-    /// the type's comment), else leaves it nil.
-    private static func inPlaceCheck(view: StreamView, futureToleranceMs: Int64) -> String {
-        var sameTiles: [String] = []
-        var tileSizes: [Int64] = []
-        var windows: [(tileMs: Int64, windowMs: Int64)] = []
-        for feature in view.features {
-            guard case .windowed(let slotID, let windowMs) = feature.kind, let tileMs = view.slots[slotID].tileMs else { continue }
-            if !tileSizes.contains(tileMs) { tileSizes.append(tileMs) }
-            if !windows.contains(where: { $0 == (tileMs, windowMs) }) { windows.append((tileMs, windowMs)) }
+    /// Sets `v` to the stored values when the stored vector has this layout and was computed
+    /// at `at <= now`, and `moved[slot]` for each windowed slot whose windows read other tiles
+    /// at `now` than at `at` (another last readable tile, or another first tile of one of its
+    /// windows). A blank state's first delta starts from empty windows (nothing moved); with
+    /// no usable vector, `v` is empty and every slot counts as moved.
+    private static func storedVectorCheck(view: StreamView, futureToleranceMs: Int64) -> String {
+        var movedChecks: [String] = []
+        for slot in view.slots {
+            guard let tileMs = slot.tileMs else { continue }
+            var windows: [Int64] = []
+            for feature in view.features {
+                if case .windowed(slot.id, let windowMs) = feature.kind, !windows.contains(windowMs) { windows.append(windowMs) }
+            }
+            let edges = ["math.floor((at + \(futureToleranceMs)) / \(tileMs)) ~= math.floor((now + \(futureToleranceMs)) / \(tileMs))"]
+                + windows.map { "math.floor((at - \($0)) / \(tileMs)) ~= math.floor((now - \($0)) / \(tileMs))" }
+            movedChecks.append("moved[\(slot.id)] = " + edges.joined(separator: "\n      or "))
         }
-        for tileMs in tileSizes {
-            sameTiles.append("math.floor((at + \(futureToleranceMs)) / \(tileMs)) == math.floor((now + \(futureToleranceMs)) / \(tileMs))")
-        }
-        for (tileMs, windowMs) in windows {
-            sameTiles.append("math.floor((at - \(windowMs)) / \(tileMs)) == math.floor((now - \(windowMs)) / \(tileMs))")
-        }
+        let everySlot = view.slots.filter { $0.tileMs != nil }.map { "[\($0.id)] = true" }.joined(separator: ", ")
         let count = view.features.count
-        // A blank state's first delta starts from empty windows: its contributions are the
-        // values (approximate distinct counts are counted, `last` and lifetime values read).
+        // A blank state's first delta: its contributions are the values (approximate distinct
+        // counts are counted, `last` and lifetime values read).
         let empty = view.features.map { feature -> String in
             guard case .windowed(let slot, _) = feature.kind else { return "NAN" }
             return [.count, .sum, .approxDistinct].contains(view.slots[slot].aggregation) ? "0" : "NAN"
         }
         return """
-        local v, fresh
+        local v, fresh, moved
         if stored and string.sub(stored, 1, 3) == 'TV1' and #stored == \(3 + 2 + 24 + 8 * count) then
           local count, fingerprint, _, at = struct.unpack('<Hddd', stored, 4)
-          if count == \(count) and fingerprint == \(view.layoutFingerprint) and now >= at\(sameTiles.map { "\n    and " + $0 }.joined()) then
-            v = {struct.unpack('<\(String(repeating: "d", count: count))', stored, 30)}
+          if count == \(count) and fingerprint == \(view.layoutFingerprint) and now >= at then
+            v, moved = {struct.unpack('<\(String(repeating: "d", count: count))', stored, 30)}, {}
+        \(movedChecks.map { "    " + $0 }.joined(separator: "\n"))
           end
         elseif blank then
-          v, fresh = {\(empty.joined(separator: ", "))}, true
+          v, fresh, moved = {\(empty.joined(separator: ", "))}, true, {}
         end
+        if not v then v, moved = {}, {\(everySlot)} end
+        -- Deltas send their part of each in-place feature; the roller's call sends none.
+        local contributes = partition ~= '' and partition ~= '*'
 
         """
     }
 
-    /// The in-place update: contributions for counts, sums, minimums and maximums (ARGV
-    /// from `i` on, in `inPlaceFeatures` order), the rest read as the full recompute does.
-    private static func inPlaceUpdate(view: StreamView) -> String {
-        var lua = ""
+    /// Brings `v` up to date at `now`. A feature of a moved slot is recomputed from its
+    /// tiles; otherwise counts, sums, minimums and maximums take the delta's contributions
+    /// (ARGV from `i` on, in `inPlaceFeatures` order), an approximate distinct count is
+    /// counted again only when new or a PFADD changed a HyperLogLog it reads, and `last`
+    /// slots and lifetime values are read from the state. The roller's call also trims
+    /// tiles that left the slot's longest window (only the roller trims, so applies stay lean).
+    private static func vectorUpdate(view: StreamView) -> String {
+        // Per-slot tiles live in tables, not locals: Lua allows 200 locals per function.
+        var lua = "local first, tiles, times, trim = {}, {}, {}, {}\n"
+        for slot in view.slots {
+            guard let tileMs = slot.tileMs, slot.aggregation != .approxDistinct else { continue }
+            let name = slot.storageName
+            // A `last` always reads its tiles: a value alone does not say when it happened.
+            let read = slot.aggregation == .last ? "" : "if moved[\(slot.id)] then "
+            lua += "\(read)first[\(slot.id)], tiles[\(slot.id)] = readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), '')\(read.isEmpty ? "" : " end")\n"
+            if slot.aggregation == .last {
+                lua += "times[\(slot.id)] = select(2, readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), 't'))\n"
+            }
+            for suffix in slot.aggregation == .last ? ["", "t"] : [""] {
+                lua += "if partition == '' then local from = math.floor((now - \(slot.longestWindowMs)) / \(tileMs)) for k = from - 8, from - 1 do trim[#trim + 1] = '\(name):' .. string.format('%d', k) .. '\(suffix)' end end\n"
+            }
+        }
+        lua += "if #trim > 0 then redis.call('HDEL', state, unpack(trim)) end\n"
         var argument = 0
         for (index, feature) in view.features.enumerated() {
             let target = "v[\(index + 1)]"
@@ -282,70 +311,32 @@ public struct ApplyScript: Sendable {
             case .windowed(let slotID, let windowMs):
                 let slot = view.slots[slotID]
                 let tileMs = slot.tileMs!
+                let recomputed = "\(target) = " + recomputedWindow(slot: slot, windowMs: windowMs)
                 switch slot.aggregation {
                 case .count, .sum:
-                    lua += "\(target) = \(target) + tonumber(ARGV[i + \(argument)])\n"
+                    lua += "if moved[\(slotID)] then \(recomputed) elseif contributes then \(target) = \(target) + tonumber(ARGV[i + \(argument)]) end\n"
                     argument += 1
                 case .min, .max:
-                    lua += "if ARGV[i + \(argument)] ~= '' then \(target) = \(slot.aggregation == .min ? "least" : "most")(\(target), tonumber(ARGV[i + \(argument)])) end\n"
+                    let combine = slot.aggregation == .min ? "least" : "most"
+                    lua += "if moved[\(slotID)] then \(recomputed) elseif contributes and ARGV[i + \(argument)] ~= '' then \(target) = \(combine)(\(target), tonumber(ARGV[i + \(argument)])) end\n"
                     argument += 1
                 case .last:
-                    lua += lastFeature(slot: slot, windowMs: windowMs, target: target)
+                    lua += recomputed + "\n"
                 case .approxDistinct:
                     lua += """
                     do
-                      local from = math.max(math.floor((now - \(windowMs)) / \(tileMs)), hllFirst[\(slotID)])
-                      local base = hllBase[\(slotID)] - hllFirst[\(slotID)]
-                      for k = from, hllFirst[\(slotID)] + hllCount[\(slotID)] - 1 do
-                        if fresh or changed[base + k] then \(target) = \(distinctCount(slotID: slotID, tileMs: tileMs, windowMs: windowMs)) break end
+                      local recount = moved[\(slotID)] or fresh
+                      if not recount then
+                        local from = math.max(math.floor((now - \(windowMs)) / \(tileMs)), hllFirst[\(slotID)])
+                        local base = hllBase[\(slotID)] - hllFirst[\(slotID)]
+                        for k = from, hllFirst[\(slotID)] + hllCount[\(slotID)] - 1 do
+                          if changed[base + k] then recount = true break end
+                        end
                       end
+                      if recount then \(recomputed) end
                     end
 
                     """
-                }
-            case .lifetime(let slotID):
-                lua += lifetimeFeature(view: view, slotID: slotID, target: target)
-            case .ratio:
-                continue
-            }
-        }
-        return lua
-    }
-
-    /// Every feature from the tiles; the roller's call also trims tiles that left the slot's
-    /// longest window (only the roller trims, so applies stay lean).
-    private static func fullRecompute(view: StreamView) -> String {
-        // Per-slot tiles live in tables, not locals: Lua allows 200 locals per function.
-        var lua = "v = {}\nlocal first, tiles, times, trim = {}, {}, {}, {}\n"
-        for slot in view.slots {
-            guard let tileMs = slot.tileMs, slot.aggregation != .approxDistinct else { continue }
-            let name = slot.storageName
-            lua += "first[\(slot.id)], tiles[\(slot.id)] = readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), '')\n"
-            if slot.aggregation == .last {
-                lua += "times[\(slot.id)] = select(2, readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), 't'))\n"
-            }
-            for suffix in slot.aggregation == .last ? ["", "t"] : [""] {
-                lua += "if partition == '' then for k = first[\(slot.id)] - 8, first[\(slot.id)] - 1 do trim[#trim + 1] = '\(name):' .. string.format('%d', k) .. '\(suffix)' end end\n"
-            }
-        }
-        lua += "if #trim > 0 then redis.call('HDEL', state, unpack(trim)) end\n"
-        for (index, feature) in view.features.enumerated() {
-            let target = "v[\(index + 1)]"
-            switch feature.kind {
-            case .windowed(let slotID, let windowMs):
-                let slot = view.slots[slotID]
-                let tileMs = slot.tileMs!
-                switch slot.aggregation {
-                case .count, .sum:
-                    lua += "\(target) = fold(first[\(slotID)], tiles[\(slotID)], \(tileMs), \(windowMs), 0, add)\n"
-                case .min:
-                    lua += "\(target) = fold(first[\(slotID)], tiles[\(slotID)], \(tileMs), \(windowMs), NAN, least)\n"
-                case .max:
-                    lua += "\(target) = fold(first[\(slotID)], tiles[\(slotID)], \(tileMs), \(windowMs), NAN, most)\n"
-                case .last:
-                    lua += "\(target) = lastOf(first[\(slotID)], tiles[\(slotID)], times[\(slotID)], \(tileMs), \(windowMs))\n"
-                case .approxDistinct:
-                    lua += "\(target) = \(distinctCount(slotID: slotID, tileMs: tileMs, windowMs: windowMs))\n"
                 }
             case .lifetime(let slotID):
                 lua += lifetimeFeature(view: view, slotID: slotID, target: target)
@@ -354,6 +345,18 @@ public struct ApplyScript: Sendable {
             }
         }
         return lua
+    }
+
+    /// A windowed feature from its slot's tiles (`first`, `tiles`, `times` of the slot).
+    private static func recomputedWindow(slot: AggregationSlot, windowMs: Int64) -> String {
+        let (id, tileMs) = (slot.id, slot.tileMs!)
+        switch slot.aggregation {
+        case .count, .sum: return "fold(first[\(id)], tiles[\(id)], \(tileMs), \(windowMs), 0, add)"
+        case .min: return "fold(first[\(id)], tiles[\(id)], \(tileMs), \(windowMs), NAN, least)"
+        case .max: return "fold(first[\(id)], tiles[\(id)], \(tileMs), \(windowMs), NAN, most)"
+        case .last: return "lastOf(first[\(id)], tiles[\(id)], times[\(id)], \(tileMs), \(windowMs))"
+        case .approxDistinct: return distinctCount(slotID: id, tileMs: tileMs, windowMs: windowMs)
+        }
     }
 
     /// PFCOUNT over the HyperLogLogs of the window (0 when it reads none).
@@ -366,19 +369,6 @@ public struct ApplyScript: Sendable {
           if #keys > 0 then return redis.call('PFCOUNT', unpack(keys)) end
           return 0
         end)()
-        """
-    }
-
-    /// A windowed `last` from its slot's tiles: a value alone does not say when it happened.
-    private static func lastFeature(slot: AggregationSlot, windowMs: Int64, target: String) -> String {
-        let (name, tileMs) = (slot.storageName, slot.tileMs!)
-        return """
-        do
-          local first, values = readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), '')
-          local _, times = readTiles('\(name)', \(tileMs), \(slot.longestWindowMs), 't')
-          \(target) = lastOf(first, values, times, \(tileMs), \(windowMs))
-        end
-
         """
     }
 

@@ -75,8 +75,8 @@ public final class WindowRoller {
             for member in reply.array ?? [] { if let text = member.string { entities.insert(text) } }
         }
         let keys = entities.sorted().map(EntityKey.init(encoded:))
-        // A recompute reads every tile of the entity (about half a millisecond of Redis each):
-        // small pipelines, so the online path's applies get their turn in between.
+        // A recompute rereads the tiles of every slot whose tiles moved (up to about half a
+        // millisecond of Redis each): small pipelines, so the applies get their turn in between.
         for chunk in stride(from: 0, to: keys.count, by: 100) {
             try store.recompute(view: view.name, entities: Array(keys[chunk..<min(chunk + 100, keys.count)]), nowMs: nowMs)
         }

@@ -123,15 +123,19 @@ import TesseraRedis
     }
 
     /// Batches at a clock that moves on by less than a tile, then across tile edges: the
-    /// in-place updates between edges and the full recomputes at them both stay exact, for
-    /// the entities each batch touches (the roller, not run here, keeps the others).
-    @Test func vectorsStayExactAsTheClockMovesBetweenBatches() throws {
+    /// in-place updates between edges, the slots recomputed at them and the others kept all
+    /// stay exact, for the entities each batch touches (the roller, not run here, keeps the
+    /// others). The second start is 300 s before an hour, so the 24 h windows' 1 h tiles
+    /// move too (first the last readable tile, then the first), and one step of two hours
+    /// moves every slot.
+    @Test(arguments: [0, 2_500_000] as [Int64])
+    func vectorsStayExactAsTheClockMovesBetweenBatches(start: Int64) throws {
         for catalog in [try TestServices.catalog(), try Self.everyAggregationCatalog()] {
             let store = try makeStore(catalog)
             var applied: [SourcedEvent] = []
-            var clock = now
+            var clock = now + start
             for step in 0..<30 {
-                clock += [7_000, 40_000, 1_000, 95_000, 0][step % 5]
+                clock += step == 22 ? 2 * hour : [7_000, 40_000, 1_000, 95_000, 0][step % 5]
                 // Events up to 4 minutes ahead of the clock (within the future tolerance) too.
                 var batch = randomEvents(count: 40, endingAt: clock + 240_000, span: 3 * hour, seed: UInt64(100 + step))
                 for index in batch.indices {
@@ -225,8 +229,14 @@ import TesseraRedis
         let events = randomEvents(count: 300, endingAt: now, span: 26 * hour, seed: 3)
         _ = try apply(store, catalog, events, nowMs: now)
 
-        // Slide past the 1h and 24h edges of many events; the roller alone must follow.
+        // Single 150 s tiles: the roller recomputes the 1 h windows and keeps the rest.
         var later = now
+        for _ in 0..<3 {
+            later += 150_000
+            try roller.tick(nowMs: later)
+            try expectMatchesReference(store, catalog, events, nowMs: later - 2_000)
+        }
+        // Slide past the 1h and 24h edges of many events; the roller alone must follow.
         for step in [hour / 2, hour, 3 * hour, 20 * hour] {
             later += step
             let recomputed = try roller.tick(nowMs: later)
