@@ -231,6 +231,10 @@ def rest(args, R, rows, notes):
     if fresh and fresh.get("slowest"):
         notes.append("The slowest markers of the freshness run at `--rate` (the target's run), with when they were sent (seconds "
                      f"into the run): " + ", ".join(f"{m['ms']} ms at {m['sent_s']} s" for m in fresh["slowest"]) + ".")
+    edges = load(R, "freshness-tile-edges.json")
+    if fresh and edges:
+        at = ", ".join(f"{s} s" for s in edges["at_s"]) or "none"
+        notes.append(f"Edges of the {edges['every_s']} s tiles during that run (seconds into it): {at}.")
 
     # ---- the table for the terminal
     widths = [max(len(str(r[i])) for r in rows + [("benchmark", "figure", "measured", "target", "")]) for i in range(5)]
