@@ -21,6 +21,13 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         code == RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue
     }
 
+    /// The group refused a commit because its membership is changing (a rebalance, a member
+    /// fenced or expelled): the partitions may be moving to another member.
+    public var isGroupChange: Bool {
+        [RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID,
+         RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID, RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST].contains { $0.rawValue == code }
+    }
+
     public var description: String {
         "Kafka error \(name) (\(code)): \(message)"
     }

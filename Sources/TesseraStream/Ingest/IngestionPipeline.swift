@@ -224,7 +224,7 @@ public final class IngestionPipeline {
         // (the partitions are gone) and the new owner replays from the last commit, which
         // the fences keep exact.
         pending = nil
-        try consumer.commit(nextOffsets)
+        try consumer.commitStoredBatch(nextOffsets, path: "online", logger: logger)
         recordMetrics(batch, nextOffsets: nextOffsets)
         status.recordBatch(applied: batch.report.applied, deadLettered: batch.report.deadLettered, ignored: batch.report.ignoredTooOld)
         return batch.report

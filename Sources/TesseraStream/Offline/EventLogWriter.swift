@@ -133,7 +133,7 @@ public final class EventLogWriter {
         // commit only means a replay that the stored offsets filter out.
         pending = nil
         status.recordLogged(written)
-        try consumer.commit(commit)
+        try consumer.commitStoredBatch(commit, path: "offline", logger: logger)
         for (partition, next) in commit {
             if let high = consumer.highWatermark(partition) { lagGauge(partition).record(max(0, high - next)) }
         }

@@ -200,6 +200,32 @@ import TesseraRedis
         #expect(try harness.feature("user_stats", "views_1h", "u-0") == Double(userEvents.filter { $0 % 3 != 0 }.count))
     }
 
+    /// A commit the group refuses while it rebalances is not a failed batch: Redis holds it
+    /// behind its fences, so the pipeline counts it and goes on, and a replay changes nothing.
+    @Test func aCommitRefusedWhileTheGroupRebalancesDoesNotFailTheBatch() throws {
+        let harness = try Harness(start: start)
+        let events = (0..<90).map { Self.json("view", at: start - Int64($0) * 1_000, product: "p-\($0 % 3)") }
+        try harness.publish(events)
+        // OffsetCommit (API key 8): the next three are refused with REBALANCE_IN_PROGRESS.
+        harness.broker.pushRequestErrors(apiKey: 8, errors: [27, 27, 27])
+
+        do {
+            let consumer = try harness.consumer()
+            defer { consumer.close() }
+            try harness.drain(harness.pipeline(consumer: consumer, batchMaxEvents: 30), expected: 90)
+        }
+        #expect(harness.status.appliedEvents == 90)
+        // The next member replays what was not committed; the fences skip it.
+        let consumer = try harness.consumer()
+        defer { consumer.close() }
+        let pipeline = harness.pipeline(consumer: consumer)
+        let replayUntil = Date().addingTimeInterval(5)  // the join, then the replay
+        while Date() < replayUntil { _ = try pipeline.processBatch() }
+        for product in 0..<3 {
+            #expect(try harness.feature("product_stats", "views_24h", "p-\(product)") == 30)
+        }
+    }
+
     /// While Redis applies a batch the next one is polled and folded; it is applied next,
     /// once, and with prefetching off (a stop) the pipeline finishes it and takes no more.
     @Test func theNextBatchIsPreparedWhileRedisAppliesOne() throws {
