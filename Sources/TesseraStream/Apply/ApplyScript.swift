@@ -12,7 +12,8 @@ import TesseraRedis
 /// delta's part: counts and sums add the part inside each window, minimums and maximums
 /// compare, approximate distinct counts are counted again only when a PFADD changed a
 /// HyperLogLog they read. The other slots (a tile boundary passed) are recomputed from
-/// their tiles, so a boundary of the 1 h windows' 150 s tiles rereads only those slots;
+/// their tiles, so a boundary of the 1 h windows' 150 s tiles rereads only those slots (and
+/// the sums, which are recomputed whenever any slot moves, to bound their rounding drift);
 /// `last` slots and lifetime values are always read from the state. A delta to a blank
 /// state (no event ever applied: no newest event time, so no tiles) starts from empty
 /// windows, so a new entity costs no tile reads. With no usable vector (none, another
@@ -121,9 +122,11 @@ public struct ApplyScript: Sendable {
           newest = tonumber(current[1] or '0')
           if not blank then stored = redis.call('GET', vectorKey) end
         else
-          -- The roller's call: slots whose windows still read the same tiles keep their values.
-          newest = tonumber(redis.call('HGET', state, 'e') or '0')
-          stored = redis.call('GET', vectorKey)
+          -- The roller's call: slots whose windows still read the same tiles keep their values
+          -- (only while the state exists: a vector can outlive its state by the 10-minute renewal).
+          local e = redis.call('HGET', state, 'e')
+          newest = tonumber(e or '0')
+          if e then stored = redis.call('GET', vectorKey) end
         end
         if tonumber(ARGV[5]) > newest then
           redis.call('HSET', state, 'e', ARGV[5])
@@ -244,18 +247,23 @@ public struct ApplyScript: Sendable {
     /// windows). A blank state's first delta starts from empty windows (nothing moved); with
     /// no usable vector, `v` is empty and every slot counts as moved.
     private static func storedVectorCheck(view: StreamView, futureToleranceMs: Int64) -> String {
-        var movedChecks: [String] = []
-        for slot in view.slots {
-            guard let tileMs = slot.tileMs else { continue }
-            var windows: [Int64] = []
-            for feature in view.features {
-                if case .windowed(slot.id, let windowMs) = feature.kind, !windows.contains(windowMs) { windows.append(windowMs) }
-            }
-            let edges = ["math.floor((at + \(futureToleranceMs)) / \(tileMs)) ~= math.floor((now + \(futureToleranceMs)) / \(tileMs))"]
-                + windows.map { "math.floor((at - \($0)) / \(tileMs)) ~= math.floor((now - \($0)) / \(tileMs))" }
-            movedChecks.append("moved[\(slot.id)] = " + edges.joined(separator: "\n      or "))
+        // `last` slots always read their tiles, so they need no entry.
+        let checked = view.slots.filter { $0.tileMs != nil && $0.aggregation != .last }
+        func edges(_ slot: AggregationSlot) -> String {
+            let tileMs = slot.tileMs!
+            return (["math.floor((at + \(futureToleranceMs)) / \(tileMs)) ~= math.floor((now + \(futureToleranceMs)) / \(tileMs))"]
+                + view.windows(ofSlot: slot.id).map { "math.floor((at - \($0)) / \(tileMs)) ~= math.floor((now - \($0)) / \(tileMs))" })
+                .joined(separator: "\n      or ")
         }
-        let everySlot = view.slots.filter { $0.tileMs != nil }.map { "[\($0.id)] = true" }.joined(separator: ", ")
+        var movedChecks = checked.filter { $0.aggregation != .sum }.map { "moved[\($0.id)] = " + edges($0) }
+        // In-place sums gather rounding (HINCRBYFLOAT keeps long doubles, the vector doubles):
+        // they are recomputed whenever any slot moves, so the drift lasts at most the view's
+        // smallest tile, as when every edge recomputed the whole vector.
+        let others = checked.filter { $0.aggregation != .sum }.map { "moved[\($0.id)]" }
+        for slot in checked where slot.aggregation == .sum {
+            movedChecks.append("moved[\(slot.id)] = " + (others + [edges(slot)]).joined(separator: " or "))
+        }
+        let everySlot = checked.map { "[\($0.id)] = true" }.joined(separator: ", ")
         let count = view.features.count
         // A blank state's first delta: its contributions are the values (approximate distinct
         // counts are counted, `last` and lifetime values read).
