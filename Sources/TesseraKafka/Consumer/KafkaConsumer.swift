@@ -176,10 +176,10 @@ public final class KafkaConsumer {
     /// that stops answering in between.
     static let firstAssignmentWaitMs: Int64 = 10_000
 
-    /// The group has chosen a cooperative assignor for this member (librdkafka reports no
-    /// protocol before that) and no assignment has reached it yet.
+    /// The group has chosen a cooperative assignor for this member and no assignment has
+    /// reached it yet.
     func isBetweenJoinAndFirstAssignment(_ handle: OpaquePointer) -> Bool {
-        !context.hasBeenAssigned && rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
+        !context.hasBeenAssigned && RDKafkaConsumerContext.isCooperative(handle)
     }
 
     /// The same for this consumer while it is open (tests hold it there).

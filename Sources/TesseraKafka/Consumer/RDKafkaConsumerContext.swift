@@ -11,6 +11,12 @@ final class RDKafkaConsumerContext: RDKafkaClientContext {
     var onAssign: ((Set<TopicPartition>) -> Void)?
     var onRevoke: ((Set<TopicPartition>) -> Void)?
 
+    /// Whether the group chose a cooperative assignor for this member (librdkafka reports
+    /// no protocol before the member joined).
+    static func isCooperative(_ handle: OpaquePointer) -> Bool {
+        rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
+    }
+
     func rebalance(
         handle: OpaquePointer,
         event: rd_kafka_resp_err_t,
@@ -19,7 +25,7 @@ final class RDKafkaConsumerContext: RDKafkaClientContext {
         let changed = RDKafkaTopicPartitionList.partitions(of: partitions)
         // Cooperative assignors hand out deltas that must be applied incrementally; eager ones
         // revoke everything and assign the full new set.
-        let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
+        let cooperative = Self.isCooperative(handle)
         switch event {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             hasBeenAssigned = true
